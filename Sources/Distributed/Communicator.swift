@@ -1,0 +1,224 @@
+import CMPI
+import Foundation
+
+/// A failed MPI call, with MPI's own description.
+public enum MPIError: Error, Equatable, CustomStringConvertible {
+    case initializationFailed(code: Int32)
+    case callFailed(function: String, message: String)
+    /// Launched as N tasks but this process sees a world of another size (e.g. `srun` without
+    /// `--mpi=pmix`, which starts N independent single-rank jobs).
+    case worldSizeMismatch(launcher: String, expected: Int, found: Int)
+    /// A buffer too large for MPI's 32-bit counts.
+    case bufferTooLarge(function: String, bytes: Int)
+
+    public var description: String {
+        switch self {
+        case let .initializationFailed(code):
+            return "MPI_Init_thread failed with code \(code)"
+        case let .callFailed(function, message):
+            return "\(function) failed: \(message)"
+        case let .worldSizeMismatch(launcher, expected, found):
+            return "\(launcher) started \(expected) tasks but MPI sees a world of \(found); "
+                + "under Slurm launch with `srun --mpi=pmix` (or set MpiDefault=pmix)"
+        case let .bufferTooLarge(function, bytes):
+            return "\(function): \(bytes) bytes exceed MPI's 2^31-1 element count"
+        }
+    }
+}
+
+/// The MPI world: every process of the job, or this process alone when started without a
+/// launcher (MPI's singleton mode).
+///
+/// MPI can be initialised once per process and never again after finalising, so there is one
+/// shared instance. Calls must come from one thread at a time.
+public final class Communicator: @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    public var isRoot: Bool { rank == 0 }
+    private var finalized = false
+
+    private init(rank: Int, size: Int) {
+        self.rank = rank
+        self.size = size
+    }
+
+    nonisolated(unsafe) private static var shared: Communicator?
+    private static let lock = NSLock()
+
+    /// Initialises MPI on first use and returns the world communicator.
+    /// - Throws: `MPIError.initializationFailed`, or `worldSizeMismatch` when the launcher's task
+    ///   count and MPI's world size disagree.
+    public static func world() throws(MPIError) -> Communicator {
+        lock.lock()
+        defer { lock.unlock() }
+        if let shared { return shared }
+        var provided: Int32 = 0
+        let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided)
+        guard code == shim_MPI_SUCCESS() else { throw .initializationFailed(code: code) }
+        MPI_Comm_set_errhandler(shim_MPI_COMM_WORLD(), shim_MPI_ERRORS_RETURN())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(shim_MPI_COMM_WORLD(), &r)
+        MPI_Comm_size(shim_MPI_COMM_WORLD(), &s)
+        let world = Communicator(rank: Int(r), size: Int(s))
+        shared = world
+        if let (launcher, expected) = launcherTaskCount(), expected != world.size {
+            throw .worldSizeMismatch(launcher: launcher, expected: expected, found: world.size)
+        }
+        return world
+    }
+
+    /// The task count a launcher announced in the environment, if any: Open MPI's `mpirun` sets
+    /// `OMPI_COMM_WORLD_SIZE`; a Slurm step sets `SLURM_STEP_NUM_TASKS`.
+    static func launcherTaskCount(environment: [String: String] = currentEnvironment()) -> (String, Int)? {
+        if let n = environment["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }) { return ("mpirun", n) }
+        if environment["SLURM_STEP_ID"] != nil, let n = environment["SLURM_STEP_NUM_TASKS"].flatMap({ Int($0) }) {
+            return ("srun", n)
+        }
+        return nil
+    }
+
+    /// The MPI library's version string, e.g. `Open MPI v4.1.4, ...`.
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_LIBRARY_VERSION_STRING) + 1)
+        var length: Int32 = 0
+        MPI_Get_library_version(&buffer, &length)
+        let line = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return line.split(separator: ",").first.map(String.init) ?? line
+    }
+
+    // MARK: - Collectives
+
+    /// Sums `buffer` element-wise over all ranks, in place; every rank gets the sum.
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(MPIError) {
+        try allReduce(buffer, type: shim_MPI_FLOAT(), op: shim_MPI_SUM())
+    }
+
+    /// Sums `buffer` element-wise over all ranks, in place (f64).
+    public func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(MPIError) {
+        try allReduce(buffer, type: shim_MPI_DOUBLE(), op: shim_MPI_SUM())
+    }
+
+    /// Sums `values` element-wise over all ranks, in place.
+    public func allReduceSum(_ values: inout [Float]) throws(MPIError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
+    }
+
+    /// Sums `values` element-wise over all ranks, in place (f64).
+    public func allReduceSum(_ values: inout [Double]) throws(MPIError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
+    }
+
+    /// The maximum of `value` over all ranks.
+    public func allReduceMax(_ value: Double) throws(MPIError) -> Double {
+        var v = [value]
+        try v.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
+            try allReduce(b, type: shim_MPI_DOUBLE(), op: shim_MPI_MAX())
+        }
+        return v[0]
+    }
+
+    private func allReduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, type: MPI_Datatype, op: MPI_Op) throws(MPIError) {
+        guard buffer.count > 0 else { return }
+        guard buffer.count <= Int(Int32.max) else {
+            throw .bufferTooLarge(function: "MPI_Allreduce", bytes: buffer.count * MemoryLayout<T>.stride)
+        }
+        try check(MPI_Allreduce(shim_MPI_IN_PLACE(), buffer.baseAddress, Int32(buffer.count), type, op,
+                                shim_MPI_COMM_WORLD()), "MPI_Allreduce")
+    }
+
+    /// Copies `root`'s `values` to every rank; the other ranks' arrays are replaced (their
+    /// length may differ from the root's).
+    public func broadcast<T: BitwiseCopyable>(_ values: inout [T], root: Int = 0) throws(MPIError) {
+        var count = [Int64(values.count)]
+        try count.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
+            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
+        }
+        if rank != root {
+            values = [T](unsafeUninitializedCapacity: Int(count[0])) { _, initialized in initialized = Int(count[0]) }
+        }
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
+            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
+        }
+    }
+
+    /// Copies `root`'s bytes into every rank's `buffer` (same size on every rank).
+    public func broadcastBytes(_ buffer: UnsafeMutableRawBufferPointer, root: Int = 0) throws(MPIError) {
+        guard buffer.count > 0 else { return }
+        guard buffer.count <= Int(Int32.max) else {
+            throw .bufferTooLarge(function: "MPI_Bcast", bytes: buffer.count)
+        }
+        try check(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), shim_MPI_BYTE(), Int32(root),
+                            shim_MPI_COMM_WORLD()), "MPI_Bcast")
+    }
+
+    /// Gathers every rank's `values` (each of any length) at `root`.
+    /// - Returns: on `root`, one array per rank in rank order; elsewhere nil.
+    public func gather<T: BitwiseCopyable>(_ values: [T], root: Int = 0) throws(MPIError) -> [[T]]? {
+        let stride = MemoryLayout<T>.stride
+        var myCount = [Int64(values.count)]
+        var counts = [Int64](repeating: 0, count: rank == root ? size : 1)
+        try check(MPI_Gather(&myCount, 1, shim_MPI_INT64_T(), &counts, 1, shim_MPI_INT64_T(), Int32(root),
+                             shim_MPI_COMM_WORLD()), "MPI_Gather")
+        let totalBytes = rank == root ? Int(counts.reduce(0, +)) * stride : 0
+        guard totalBytes <= Int(Int32.max), values.count * stride <= Int(Int32.max) else {
+            throw .bufferTooLarge(function: "MPI_Gatherv", bytes: Swift.max(totalBytes, values.count * stride))
+        }
+        var byteCounts = [Int32](repeating: 0, count: rank == root ? size : 1)
+        var displacements = byteCounts
+        if rank == root {
+            var offset = 0
+            for i in 0..<size {
+                byteCounts[i] = Int32(Int(counts[i]) * stride)
+                displacements[i] = Int32(offset)
+                offset += Int(byteCounts[i])
+            }
+        }
+        var received = [UInt8](repeating: 0, count: Swift.max(totalBytes, 1))
+        let status = values.withUnsafeBytes { send in
+            MPI_Gatherv(send.baseAddress, Int32(send.count), shim_MPI_BYTE(),
+                        &received, byteCounts, displacements, shim_MPI_BYTE(), Int32(root), shim_MPI_COMM_WORLD())
+        }
+        try check(status, "MPI_Gatherv")
+        guard rank == root else { return nil }
+        return (0..<size).map { i in
+            let n = Int(counts[i])
+            return [T](unsafeUninitializedCapacity: n) { out, initialized in
+                received.withUnsafeBytes { raw in
+                    UnsafeMutableRawBufferPointer(out).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: raw[Int(displacements[i])..<(Int(displacements[i]) + n * stride)]))
+                }
+                initialized = n
+            }
+        }
+    }
+
+    /// Waits until every rank arrives.
+    public func barrier() throws(MPIError) {
+        try check(MPI_Barrier(shim_MPI_COMM_WORLD()), "MPI_Barrier")
+    }
+
+    /// Ends every rank of the job with `code` (for a failure one rank cannot recover from alone).
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(shim_MPI_COMM_WORLD(), code)
+        exit(code)
+    }
+
+    /// Shuts MPI down; call once, at the end of the program.
+    public func finalize() {
+        Communicator.lock.lock()
+        defer { Communicator.lock.unlock() }
+        if !finalized { MPI_Finalize(); finalized = true }
+    }
+
+    private func check(_ code: Int32, _ function: String) throws(MPIError) {
+        guard code != shim_MPI_SUCCESS() else { return }
+        var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
+        var length: Int32 = 0
+        MPI_Error_string(code, &buffer, &length)
+        let message = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw .callFailed(function: function, message: message)
+    }
+}
+
+/// The process environment as a dictionary.
+func currentEnvironment() -> [String: String] { ProcessInfo.processInfo.environment }

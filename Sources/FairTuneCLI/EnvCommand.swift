@@ -1,0 +1,46 @@
+import Arguments
+import Distributed
+import Foundation
+import HDF5IO
+import Tensor
+
+/// `fairtune env`: what this process found on the machine.
+let envCommand = Command(CommandSpec(
+    name: "fairtune env",
+    summary: "Print library versions, the CPU, the BLAS kernels and threads, and the MPI rank and size.",
+    options: [.flag("no-mpi", "do not initialise MPI")]
+)) { args in
+    let cpu = CPUInfo.current()
+    let environment = ProcessInfo.processInfo.environment
+    var rows: [(String, String)] = [
+        ("fairtune", fairtuneVersion),
+        ("HDF5", hdf5Version),
+        ("MPI library", Communicator.libraryVersion),
+        ("BLAS", BLASRuntime.config),
+        ("BLAS core", BLASRuntime.coreName + (BLASRuntime.isAVX512Core(BLASRuntime.coreName) ? " (AVX-512)" : "")),
+        ("BLAS threads", String(BLASRuntime.threads)),
+        ("OPENBLAS_CORETYPE", environment["OPENBLAS_CORETYPE"].map {
+            $0 + (environment["FAIRTUNE_SET_CORETYPE"] == "1" ? " (set by fairtune)" : " (set by the user)")
+        } ?? "unset"),
+        ("CPU", cpu.modelName + (cpu.family.map { " (family \($0), model \(cpu.model ?? -1))" } ?? "")),
+        ("CPU flags", cpu.simdFlags.joined(separator: " ")),
+        ("logical CPUs", String(cpu.logicalProcessors)),
+    ]
+    if !args.flag("no-mpi") {
+        let world = try Communicator.world()
+        rows.append(("MPI rank/size", "\(world.rank)/\(world.size)"))
+        defer { world.finalize() }
+        if world.isRoot { printTable(rows) }
+    } else {
+        printTable(rows)
+    }
+    return ExitStatus.success
+}
+
+/// Prints `key  value` rows with the keys aligned.
+func printTable(_ rows: [(String, String)]) {
+    let width = rows.map(\.0.count).max() ?? 0
+    for (k, v) in rows {
+        print(k + String(repeating: " ", count: width - k.count) + "  " + v)
+    }
+}

@@ -1,0 +1,201 @@
+import CHDF5
+
+/// An open dataset: its shape and stored element type, typed reads and writes of the whole
+/// dataset or of hyperslabs.
+public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
+    public let file: HDF5File
+    public let objectID: hid_t
+    public let objectPath: String
+
+    init(file: HDF5File, id: hid_t, path: String) {
+        self.file = file
+        self.objectID = id
+        self.objectPath = path
+    }
+
+    deinit { H5Dclose(objectID) }
+
+    /// The current extent, outermost dimension first.
+    public var shape: [Int] {
+        let space = H5Dget_space(objectID)
+        defer { H5Sclose(space) }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        guard rank > 0 else { return [] }
+        var dims = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        return dims.map { Int($0) }
+    }
+
+    /// The number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// The stored element type in numpy's words (`uint8`, `int64`, `float32`, `string`, ...).
+    public var elementTypeName: String {
+        let type = H5Dget_type(objectID)
+        defer { H5Tclose(type) }
+        return describeType(type)
+    }
+
+    /// The chunk shape, or nil for a contiguous dataset.
+    public var chunkShape: [Int]? {
+        let dcpl = H5Dget_create_plist(objectID)
+        defer { H5Pclose(dcpl) }
+        guard H5Pget_layout(dcpl) == H5D_CHUNKED else { return nil }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        let rank = Int(H5Pget_chunk(dcpl, 32, &dims))
+        return dims.prefix(rank).map { Int($0) }
+    }
+
+    // MARK: - Checks
+
+    /// Throws unless the stored element type is exactly `T` (no silent conversion).
+    public func requireElementType<T: HDF5Element>(_ type: T.Type) throws(HDF5Error) {
+        let found = elementTypeName
+        if found != T.typeName {
+            throw .wrongElementType(file: file.path, path: objectPath, expected: T.typeName, found: found)
+        }
+    }
+
+    /// Throws unless the dataset has `rank` dimensions; returns the shape.
+    @discardableResult
+    public func requireRank(_ rank: Int) throws(HDF5Error) -> [Int] {
+        let s = shape
+        if s.count != rank { throw .wrongRank(file: file.path, path: objectPath, expected: rank, shape: s) }
+        return s
+    }
+
+    // MARK: - Reading
+
+    /// Reads the whole dataset.
+    /// - Throws: `wrongElementType` unless stored as `T`; `readFailed` for damaged data.
+    public func read<T: HDF5Element>(as type: T.Type) throws(HDF5Error) -> [T] {
+        let s = shape
+        return try read(as: type, offset: [Int](repeating: 0, count: s.count), count: s)
+    }
+
+    /// Reads the hyperslab starting at `offset` of extent `count`, in row-major order.
+    public func read<T: HDF5Element>(as type: T.Type, offset: [Int], count: [Int]) throws(HDF5Error) -> [T] {
+        var values = [T](repeating: T.zero, count: count.reduce(1, *))
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(HDF5Error) in
+            try read(into: buffer, offset: offset, count: count)
+        }
+        return values
+    }
+
+    /// Reads rows `rows` of the first dimension (all of every other dimension).
+    public func read<T: HDF5Element>(as type: T.Type, rows: Range<Int>) throws(HDF5Error) -> [T] {
+        var offset = [Int](repeating: 0, count: Swift.max(shape.count, 1))
+        var count = shape
+        guard !count.isEmpty else {
+            throw .wrongRank(file: file.path, path: objectPath, expected: 1, shape: [])
+        }
+        offset[0] = rows.lowerBound
+        count[0] = rows.count
+        return try read(as: type, offset: offset, count: count)
+    }
+
+    /// Reads the hyperslab at `offset` of extent `count` into `buffer` without allocating.
+    /// - Throws: `outOfBounds` for a selection outside the dataset, `sizeMismatch` when the buffer
+    ///   is not exactly the selection's size.
+    public func read<T: HDF5Element>(into buffer: UnsafeMutableBufferPointer<T>, offset: [Int], count: [Int]) throws(HDF5Error) {
+        try requireElementType(T.self)
+        let (fileSpace, memorySpace) = try selection(offset: offset, count: count, bufferCount: buffer.count)
+        defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
+        if buffer.isEmpty { return }
+        if H5Dread(objectID, T.nativeType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer.baseAddress) < 0 {
+            throw .readFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
+        }
+    }
+
+    /// Reads a one-dimensional dataset of strings (variable-length or fixed-length, as h5py writes).
+    public func readStrings() throws(HDF5Error) -> [String] {
+        let type = H5Dget_type(objectID)
+        defer { H5Tclose(type) }
+        guard H5Tget_class(type) == H5T_STRING else {
+            throw .wrongElementType(file: file.path, path: objectPath, expected: "string", found: describeType(type))
+        }
+        let n = try requireRank(1)[0]
+        let reason = { HDF5Library.lastErrorMessage() }
+        if H5Tis_variable_str(type) > 0 {
+            let memType = makeVariableStringType()
+            defer { H5Tclose(memType) }
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+            if n == 0 { return [] }
+            guard H5Dread(objectID, memType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &pointers) >= 0 else {
+                throw .readFailed(file: file.path, path: objectPath, reason: reason())
+            }
+            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+            let space = H5Dget_space(objectID)
+            defer { H5Sclose(space) }
+            H5Dvlen_reclaim(memType, space, shim_H5P_DEFAULT(), &pointers)
+            return strings
+        }
+        let width = H5Tget_size(type)
+        var bytes = [UInt8](repeating: 0, count: Swift.max(n * width, 1))
+        guard H5Dread(objectID, type, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &bytes) >= 0 else {
+            throw .readFailed(file: file.path, path: objectPath, reason: reason())
+        }
+        return (0..<n).map { i in
+            let row = bytes[(i * width)..<((i + 1) * width)]
+            return String(decoding: row.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Writes the whole dataset.
+    public func write<T: HDF5Element>(_ values: [T]) throws(HDF5Error) {
+        let s = shape
+        try write(values, offset: [Int](repeating: 0, count: s.count), count: s)
+    }
+
+    /// Writes `values` into the hyperslab at `offset` of extent `count`.
+    public func write<T: HDF5Element>(_ values: [T], offset: [Int], count: [Int]) throws(HDF5Error) {
+        try values.withUnsafeBufferPointer { (buffer) throws(HDF5Error) in
+            try write(from: buffer, offset: offset, count: count)
+        }
+    }
+
+    /// Writes `buffer` into the hyperslab at `offset` of extent `count`.
+    public func write<T: HDF5Element>(from buffer: UnsafeBufferPointer<T>, offset: [Int], count: [Int]) throws(HDF5Error) {
+        try requireElementType(T.self)
+        let (fileSpace, memorySpace) = try selection(offset: offset, count: count, bufferCount: buffer.count)
+        defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
+        if buffer.isEmpty { return }
+        if H5Dwrite(objectID, T.nativeType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer.baseAddress) < 0 {
+            throw .writeFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
+        }
+    }
+
+    /// Changes the extent (only a dataset created `growable` may grow past its first shape).
+    public func resize(to newShape: [Int]) throws(HDF5Error) {
+        var dims = newShape.map { hsize_t($0) }
+        if H5Dset_extent(objectID, &dims) < 0 {
+            throw .writeFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
+        }
+    }
+
+    /// A file dataspace with the hyperslab selected and a matching memory dataspace; the caller
+    /// closes both.
+    private func selection(offset: [Int], count: [Int], bufferCount: Int) throws(HDF5Error) -> (hid_t, hid_t) {
+        let s = shape
+        let fits = offset.count == s.count && count.count == s.count
+            && zip(zip(offset, count), s).allSatisfy { pair, extent in
+                pair.0 >= 0 && pair.1 >= 0 && pair.0 + pair.1 <= extent
+            }
+        guard fits else { throw .outOfBounds(file: file.path, path: objectPath, offset: offset, count: count, shape: s) }
+        let total = count.reduce(1, *)
+        guard total == bufferCount else {
+            throw .sizeMismatch(file: file.path, path: objectPath, expected: total, given: bufferCount)
+        }
+        let fileSpace = H5Dget_space(objectID)
+        if !s.isEmpty {
+            var start = offset.map { hsize_t($0) }
+            var extent = count.map { hsize_t($0) }
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &start, nil, &extent, nil)
+        }
+        var memoryDims = count.map { hsize_t($0) }
+        let memorySpace = s.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(memoryDims.count), &memoryDims, nil)
+        return (fileSpace, memorySpace)
+    }
+}

@@ -1,0 +1,41 @@
+import CHDF5
+
+/// Process-wide HDF5 set-up and error capture.
+enum HDF5Library {
+    /// Silences HDF5's own error printing once; failures become `HDF5Error`s instead.
+    static let initialized: Bool = {
+        H5open()
+        H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
+        return true
+    }()
+
+    /// The descriptions on HDF5's error stack, outermost first, joined into one line.
+    ///
+    /// HDF5 keeps a per-thread stack of what failed; the innermost entries say why
+    /// ("file signature not found", "truncated file").
+    static func lastErrorMessage() -> String {
+        final class Collected { var messages: [String] = [] }
+        let collected = Collected()
+        let walker: H5E_walk2_t = { _, desc, context in
+            guard let desc, let context else { return 0 }
+            let box = Unmanaged<Collected>.fromOpaque(context).takeUnretainedValue()
+            if let text = desc.pointee.desc { box.messages.append(String(cString: text)) }
+            return 0
+        }
+        H5Ewalk2(shim_H5E_DEFAULT(), H5E_WALK_DOWNWARD, walker, Unmanaged.passUnretained(collected).toOpaque())
+        H5Eclear2(shim_H5E_DEFAULT())
+        var unique: [String] = []
+        for m in collected.messages where !unique.contains(m) { unique.append(m) }
+        return unique.isEmpty ? "unknown HDF5 error" : unique.suffix(3).joined(separator: ": ")
+    }
+
+    /// The linked HDF5 library version, e.g. `1.10.8`.
+    static var version: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        H5get_libversion(&major, &minor, &release)
+        return "\(major).\(minor).\(release)"
+    }
+}
+
+/// The linked HDF5 library version, e.g. `1.10.8`.
+public var hdf5Version: String { HDF5Library.version }
