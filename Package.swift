@@ -27,10 +27,12 @@ let package = Package(
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
-        .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
+        .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "CLITests", dependencies: ["fairtune"]),
+        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
     ]
 )
