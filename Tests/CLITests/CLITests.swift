@@ -49,5 +49,17 @@ import Testing
         #expect(clean.status == 0)
         #expect(clean.stdout.contains("(AVX-512)"), "BLAS core line: \(clean.stdout)")
     }
-}
 
+    /// The restart itself: pretend OpenBLAS chose AVX2 kernels (as on AMD Zen 5); the binary must
+    /// re-execute with OPENBLAS_CORETYPE=SkylakeX and then run on AVX-512 kernels.
+    @Test func restartsWithSkylakeXWhenOpenBLASPicksAVX2() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard cpuinfo.contains(" avx512f") else { return }
+        let r = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                    ["-u", "OPENBLAS_CORETYPE", "FAIRTUNE_ASSUME_BLAS_CORE=Haswell",
+                                     TestSupport.fairtuneBinary.path, "env", "--no-mpi"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("SkylakeX (set by fairtune)"), "\(r.stdout)")
+        #expect(r.stdout.contains("BLAS core          SkylakeX (AVX-512)"), "\(r.stdout)")
+    }
+}
