@@ -21,6 +21,9 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
 
+        // MARK: - Training
+        .target(name: "Training"),
+
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor"],
@@ -33,6 +36,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
     ]
 )
