@@ -40,6 +40,19 @@ struct ReadingTests {
         #expect(zip(buffer, ours).allSatisfy { $0.bitPattern == $1.bitPattern })
     }
 
+    @Test func doublesAreExactForF64AndWidenedOtherwise() throws {
+        let f64 = try file.doubles("double")
+        let narrowed = try file.floats("double.as_f32")
+        #expect(f64.count == narrowed.count)
+        // Each f64 value rounds to torch's f32 conversion; f32 tensors widen without change.
+        #expect(zip(f64, narrowed).allSatisfy { Float($0).bitPattern == $1.bitPattern })
+        #expect(try file.doubles("weight") == file.floats("weight").map(Double.init))
+        #expect(throws: SafeTensorsError.unsupportedConversion(
+            file: FixturePaths.path("dtypes.safetensors"), tensor: "ids", dtype: "I64", requested: "64-bit floats")) {
+            try file.doubles("ids")
+        }
+    }
+
     @Test func integers() throws {
         // The values the generator script stores in "ids".
         #expect(try file.int64s("ids") == [0, -1, (1 << 40) + 3, -(1 << 62), Int64.max])
