@@ -11,7 +11,7 @@ struct ReadingTests {
     }
 
     @Test func metadataAndListing() throws {
-        #expect(file.metadata == ["format": "pt", "note": "fixture"])
+        #expect(file.metadata == ["format": "pt"])
         #expect(file.info("weight")?.shape == [2, 3, 4])
         #expect(file.info("weight")?.dtype == .f32)
         #expect(file.info("half")?.dtype == .f16)
