@@ -13,10 +13,11 @@ enum Fixtures {
         try SafeTensorsFile(path: folder.appendingPathComponent(name).path)
     }
 
-    /// The JSON stored under `key` in the file's metadata.
+    /// The setting `key` of the JSON object the generator stores under metadata key "fixture".
     static func json(_ file: SafeTensorsFile, _ key: String) throws -> Any {
-        let text = try #require(file.metadata[key], "metadata key \(key) missing in \(file.path)")
-        return try JSONSerialization.jsonObject(with: Data(text.utf8))
+        let text = try #require(file.metadata["fixture"], "metadata key fixture missing in \(file.path)")
+        let settings = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        return try #require(settings[key], "setting \(key) missing in \(file.path)")
     }
 }
 
