@@ -54,6 +54,7 @@ public struct LearningRateSchedule: Sendable, Equatable {
     private let rates: [Double]
 
     /// Validates the settings and computes every step's rate.
+    /// - Complexity: O(totalSteps) time and memory (one f64 per step), once; lookups are O(1).
     /// - Throws: `invalidHyperparameter` for a non-positive base rate or step size, a warmup start
     ///   factor outside (0, 1], negative counts, or a cosine without steps after warmup.
     public init(baseLearningRate: Double, decay: Decay, warmup: Warmup? = nil, totalSteps: Int) throws(OptimizationError) {

@@ -8,7 +8,8 @@ public struct ParameterGroup: Sendable, Hashable {
     public var offset: Int
     /// Number of elements.
     public var count: Int
-    /// Weight decay: coupled (added to the gradient) for SGD, decoupled for AdamW.
+    /// Weight decay (>= 0, as torch requires; callers validate user input): coupled (added to the
+    /// gradient) for SGD, decoupled for AdamW.
     public var weightDecay: Double
 
     /// A group of `count` elements starting at `offset`.
