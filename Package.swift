@@ -20,6 +20,8 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
+        .target(name: "SafeTensors"),
+        .target(name: "Optimization"),
 
         // MARK: - Training
         .target(name: "Training"),
@@ -38,5 +40,16 @@ let package = Package(
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
     ]
 )
+
+// Hand-written loops (layer norm, GELU, softmax, optimizers) need AVX2 and FMA to vectorise; without
+// them every fused multiply-add is a library call. AVX2 + FMA (Haswell, 2013, and every later
+// x86 server CPU) is the baseline fairtune assumes on x86_64.
+#if arch(x86_64)
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-target-cpu", "haswell"])]
+}
+#endif
