@@ -21,9 +21,12 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
 
+        // MARK: - Data
+        .target(name: "Dataset", dependencies: ["HDF5IO"]),
+
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -32,5 +35,6 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
     ]
 )
