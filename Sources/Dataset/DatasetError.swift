@@ -32,7 +32,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case let .countsDisagree(file, field, manifest, shards):
             return "\(file): field '\(field)' says \(manifest), but the shards hold \(shards)"
         case let .idInTwoPlaces(kind, id, first, second):
-            return "\(kind) id '\(id)' appears in \(first) and in \(second); a \(kind) must belong to one split only"
+            let rule = kind == "patient" ? "a patient must belong to one split only" : "sample ids must be unique in the dataset"
+            return "\(kind) id '\(id)' appears in \(first) and again in \(second); \(rule)"
         case let .unknownSplit(file, split, known):
             return "\(file): no split '\(split)' (the dataset has \(known.joined(separator: ", ")))"
         }

@@ -77,11 +77,15 @@ public struct DatasetManifest: Sendable, Equatable {
         }
     }
 
+    /// Always `formatName` once loaded.
     public var format: String
+    /// Always `formatVersion` once loaded.
     public var formatVersion: Int
+    /// The source dataset's name (ham10000, synthetic, ...).
     public var dataset: String
     public var task: Task
-    /// In the manifest's order.
+    /// Sensitive attributes in the manifest's order (`attribute_order` when present, else the
+    /// order of the `attributes` object in the file); group tables of batches follow it.
     public var attributes: [Attribute]
     public var image: Image
     public var normalization: Normalization
@@ -123,7 +127,13 @@ extension DatasetManifest {
                                    found: "\(header.formatVersion)")
         }
         let raw = try decodeReporting(RawManifest.self, from: data, file: file)
-        let attributeOrder = JSONKeyOrder.keys(ofTopLevelMember: "attributes", in: bytes) ?? raw.attributes.keys.sorted()
+        // An explicit `attribute_order` (data-prep writes one) wins over the order in the text.
+        let attributeOrder = raw.attributeOrder
+            ?? JSONKeyOrder.keys(ofTopLevelMember: "attributes", in: bytes) ?? raw.attributes.keys.sorted()
+        if attributeOrder.sorted() != raw.attributes.keys.sorted() {
+            throw .invalidManifest(file: file, field: "attribute_order", expected: "the names of 'attributes' \(raw.attributes.keys.sorted()), each once",
+                                   found: "\(attributeOrder)")
+        }
         let splitOrder = JSONKeyOrder.keys(ofTopLevelMember: "splits", in: bytes) ?? raw.splits.keys.sorted()
         let standard = ["train", "val", "test"]
         let orderedSplits = standard.filter { raw.splits[$0] != nil } + splitOrder.filter { !standard.contains($0) }
@@ -160,6 +170,7 @@ extension DatasetManifest {
         var dataset: String
         var task: Task
         var attributes: [String: RawAttribute]
+        var attributeOrder: [String]?
         var image: Image
         var normalization: Normalization
         var splits: [String: Split]
@@ -167,6 +178,7 @@ extension DatasetManifest {
         enum CodingKeys: String, CodingKey {
             case format, dataset, task, attributes, image, normalization, splits, provenance
             case formatVersion = "format_version"
+            case attributeOrder = "attribute_order"
         }
     }
 

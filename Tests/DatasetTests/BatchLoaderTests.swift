@@ -156,4 +156,32 @@ final class BatchLoaderTests: XCTestCase {
         let nextEpoch = try images(one, [one.trainingPlan(epoch: 4, rank: 0, rankCount: 1)])
         XCTAssertNotEqual(nextEpoch, single, "augmentations must change between epochs")
     }
+
+    func testStreamReportsAReadFailureAfterTheBatchesBeforeIt() throws {
+        let fm = FileManager.default
+        let directory = fm.temporaryDirectory.appendingPathComponent("fairtune-damaged-\(UUID().uuidString)")
+        try fm.copyItem(atPath: Fixtures.tiny, toPath: directory.path)
+        defer { try? fm.removeItem(at: directory) }
+        let val = try PreparedDataset(directory: directory.path).split("val")
+        // Damage the images after opening: zero the file from byte 2048 on (metadata read at open
+        // stays cached, the image chunks are gone).
+        let path = directory.appendingPathComponent("val/shard-00000.h5").path
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 2048)
+        try handle.write(contentsOf: Data(count: Int(size) - 2048))
+        try handle.close()
+        let loader = BatchLoader(split: val, transform: .evaluation(size: 8, resizeSize: 12, mean: [0, 0, 0], std: [1, 1, 1]),
+                                 batchSize: 2)
+        let stream = loader.batches(loader.evaluationPlan(rank: 0, rankCount: 1))
+        var delivered = 0
+        do {
+            while try stream.next() != nil { delivered += 1 }
+            XCTFail("read \(delivered) batches of a damaged shard without error")
+        } catch {
+            guard case .unreadableShard(let inner) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(inner)".contains("val/shard-00000.h5"), "\(inner)")
+        }
+        XCTAssertLessThan(delivered, 3)
+    }
 }

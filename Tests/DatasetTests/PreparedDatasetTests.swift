@@ -192,6 +192,18 @@ final class PreparedDatasetTests: XCTestCase {
         }
     }
 
+    func testExplicitAttributeOrderWins() throws {
+        let text = try String(contentsOfFile: Fixtures.tiny + "/manifest.json", encoding: .utf8)
+        func decode(order: String) throws -> DatasetManifest {
+            let edited = "{\"attribute_order\": \(order)," + text.dropFirst()
+            return try DatasetManifest.decode(Array(edited.utf8), file: "m.json")
+        }
+        XCTAssertEqual(try decode(order: #"["age_binary", "sex"]"#).attributes.map(\.name), ["age_binary", "sex"])
+        XCTAssertThrowsError(try decode(order: #"["sex"]"#)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("m.json: field 'attribute_order': expected the names of 'attributes'"), "\(error)")
+        }
+    }
+
     func testMissingManifestFile() {
         XCTAssertThrowsError(try PreparedDataset(directory: "/nonexistent-fairtune-dataset")) { error in
             guard case .cannotReadManifest(let file, _) = error as! DatasetError else { return XCTFail("\(error)") }
