@@ -21,8 +21,9 @@ public final class Batch: @unchecked Sendable {
     public internal(set) var sampleIDs: [String]
     /// Rows holding samples; less than `capacity` only for a last partial batch.
     public internal(set) var validCount = 0
-    /// The epoch and the batch's position in it (for logs).
+    /// The epoch the batch belongs to (for logs).
     public internal(set) var epoch = 0
+    /// The batch's position within its epoch's plan.
     public internal(set) var index = 0
 
     /// Allocates buffers for `capacity` rows of `imageSize` x `imageSize` images.

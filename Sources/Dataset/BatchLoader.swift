@@ -6,8 +6,11 @@ import Foundation
 /// Augmentations use a generator seeded by (seed, epoch, sample index), so a sample's pixels do not
 /// depend on worker count, rank count or batch position.
 public final class BatchLoader: Sendable {
+    /// The split the samples come from.
     public let split: DatasetSplit
+    /// Applied to every image (training or evaluation transform).
     public let transform: ImageTransform
+    /// Rows per batch (B).
     public let batchSize: Int
     /// Seeds the training shuffle and the augmentations.
     public let seed: UInt64

@@ -9,7 +9,9 @@
 public struct BatchPlan: Sendable, Equatable {
     /// Sample indices (within the split) this rank reads, in order.
     public let indices: [Int]
+    /// Rows per batch.
     public let batchSize: Int
+    /// Whether a last partial batch is left out (training only).
     public let dropLast: Bool
     /// The epoch this plan is for (seeds the augmentations).
     public let epoch: Int

@@ -14,6 +14,7 @@ public final class ResampleScratch: @unchecked Sendable {
     fileprivate var accumulator = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var capacities = [Int](repeating: 1, count: 8)
 
+    /// Empty scratch; buffers grow on first use.
     public init() {}
 
     deinit {

@@ -8,19 +8,30 @@ import Foundation
 /// resized crop resamples its crop to the whole output; resize-then-centre-crop resamples the whole
 /// image to the resized size and keeps the centre window, so only the kept pixels are computed.
 public struct CropGeometry: Sendable, Equatable {
+    /// First source row of the region.
     public var top: Int
+    /// First source column of the region.
     public var left: Int
+    /// Region rows.
     public var height: Int
+    /// Region columns.
     public var width: Int
+    /// Height the region is resampled to.
     public var scaledHeight: Int
+    /// Width the region is resampled to.
     public var scaledWidth: Int
+    /// First row of the scaled image kept.
     public var windowTop: Int
+    /// First column of the scaled image kept.
     public var windowLeft: Int
+    /// Rows kept (output height).
     public var outputHeight: Int
+    /// Columns kept (output width).
     public var outputWidth: Int
     /// Mirror left-right (torchvision's horizontal flip).
     public var flip: Bool
 
+    /// Memberwise; see the type's discussion for each field.
     public init(top: Int, left: Int, height: Int, width: Int, scaledHeight: Int, scaledWidth: Int,
                 windowTop: Int, windowLeft: Int, outputHeight: Int, outputWidth: Int, flip: Bool) {
         self.top = top

@@ -19,6 +19,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// A split name that the manifest does not list.
     case unknownSplit(file: String, split: String, known: [String])
 
+    /// The message shown to users: file, field, expected versus found.
     public var description: String {
         switch self {
         case let .cannotReadManifest(file, reason):

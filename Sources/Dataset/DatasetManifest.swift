@@ -10,40 +10,55 @@ public struct DatasetManifest: Sendable, Equatable {
 
     /// The classification task: its name and class names (label k is `classes[k]`).
     public struct Task: Sendable, Equatable, Decodable {
+        /// The task's name (e.g. malignant).
         public var name: String
+        /// Class names; label k is classes[k].
         public var classes: [String]
     }
 
     /// A sensitive attribute: group id g is `groups[g]`; -1 means unknown.
     public struct Attribute: Sendable, Equatable {
+        /// The attribute's name (sex, age_binary, ...).
         public var name: String
+        /// Group names; group id g is groups[g].
         public var groups: [String]
     }
 
     /// The stored image geometry (every image has the same).
     public struct Image: Sendable, Equatable, Decodable {
+        /// Stored image rows.
         public var height: Int
+        /// Stored image columns.
         public var width: Int
+        /// Always 3 (RGB).
         public var channels: Int
+        /// Always HWC.
         public var layout: String
+        /// Always uint8.
         public var dtype: String
     }
 
     /// Per-channel mean and standard deviation of images scaled to [0, 1].
     public struct Normalization: Sendable, Equatable, Decodable {
+        /// Three channel means.
         public var mean: [Double]
+        /// Three channel standard deviations.
         public var std: [Double]
     }
 
     /// One shard file, relative to the dataset folder, and its sample count.
     public struct Shard: Sendable, Equatable, Decodable {
+        /// Path relative to the dataset folder.
         public var file: String
+        /// Samples in the shard.
         public var count: Int
     }
 
     /// Counts for one attribute within a split: `byClass[class][group]`, and `unknown[class]`.
     public struct GroupCounts: Sendable, Equatable, Decodable {
+        /// `[class][group]` sample counts.
         public var byClass: [[Int]]
+        /// Samples of each class whose group is unknown (-1).
         public var unknown: [Int]
         enum CodingKeys: String, CodingKey {
             case byClass = "by_class"
@@ -53,9 +68,13 @@ public struct DatasetManifest: Sendable, Equatable {
 
     /// One split (train, val, test): its shards and the counts data-prep recorded.
     public struct Split: Sendable, Equatable, Decodable {
+        /// The split's key in `splits` (train, val, test).
         public var name: String = ""
+        /// Samples in the split.
         public var count: Int
+        /// Its shard files in index order.
         public var shards: [Shard]
+        /// Samples per class.
         public var classCounts: [Int]
         /// Keyed by attribute name.
         public var groupCounts: [String: GroupCounts]
@@ -68,8 +87,11 @@ public struct DatasetManifest: Sendable, Equatable {
 
     /// Who made the dataset; informational only.
     public struct Provenance: Sendable, Equatable, Decodable {
+        /// The writing program and version.
         public var madeBy: String?
+        /// UTC creation time.
         public var created: String?
+        /// The command line that made the dataset.
         public var command: String?
         enum CodingKeys: String, CodingKey {
             case madeBy = "made_by"
@@ -83,14 +105,18 @@ public struct DatasetManifest: Sendable, Equatable {
     public var formatVersion: Int
     /// The source dataset's name (ham10000, synthetic, ...).
     public var dataset: String
+    /// The classification task.
     public var task: Task
     /// Sensitive attributes in the manifest's order (`attribute_order` when present, else the
     /// order of the `attributes` object in the file); group tables of batches follow it.
     public var attributes: [Attribute]
+    /// The stored image geometry.
     public var image: Image
+    /// Mean and std for normalising images.
     public var normalization: Normalization
     /// train, val, test first (those present), then any others in the manifest's order.
     public var splits: [Split]
+    /// Who made the dataset, when and how.
     public var provenance: Provenance?
 
     /// The split called `name`, if present.

@@ -8,16 +8,21 @@ import Foundation
 ///   normalisation.
 /// Randomness comes only from the generator passed in, seeded per epoch and sample by the loader.
 public struct ImageTransform: Sendable, Equatable {
+    /// Training augmentation or evaluation preprocessing, with their parameters.
     public enum Mode: Sendable, Equatable {
+        /// Random resized crop (area fraction `scale`, aspect `ratio`) and a horizontal flip.
         case train(scale: ClosedRange<Double>, ratio: ClosedRange<Double>, flipProbability: Double)
+        /// Resize the shorter side to `resizeSize`, then centre crop.
         case eval(resizeSize: Int)
     }
 
+    /// Which transform, with its parameters.
     public var mode: Mode
     /// Output height and width (the model's image size).
     public var size: Int
     /// Per-channel mean and std of images scaled to [0, 1] (torchvision `Normalize`).
     public var mean: [Double]
+    /// Per-channel std (positive).
     public var std: [Double]
 
     /// Output value = stored byte * normScale[c] + normShift[c].
@@ -86,6 +91,7 @@ public struct ImageTransform: Sendable, Equatable {
         }
     }
 
+    /// Equal when mode, size, mean and std are (the derived tables follow from them).
     public static func == (a: ImageTransform, b: ImageTransform) -> Bool {
         a.mode == b.mode && a.size == b.size && a.mean == b.mean && a.std == b.std
     }

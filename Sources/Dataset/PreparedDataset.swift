@@ -10,6 +10,7 @@ import HDF5IO
 public final class PreparedDataset: Sendable {
     /// The dataset folder as given.
     public let directory: String
+    /// The validated manifest.
     public let manifest: DatasetManifest
     /// Every split, in the manifest's order (train, val, test first).
     public let splits: [DatasetSplit]
@@ -96,6 +97,7 @@ public final class DatasetSplit: Sendable {
         }
     }
 
+    /// The split's name (train, val, test).
     public let name: String
     /// The number of samples.
     public let count: Int
@@ -103,10 +105,13 @@ public final class DatasetSplit: Sendable {
     public let labels: [Int]
     /// `groups[a][i]`: group id of sample i for attribute a (manifest order); -1 unknown.
     public let groups: [[Int]]
+    /// Sample ids (`ids/sample`), unique in the dataset.
     public let sampleIDs: [String]
+    /// Patient (or lesion) ids (`ids/patient`); none shared with another split.
     public let patientIDs: [String]
-    /// Stored image height, width (channels are 3, layout HWC, uint8).
+    /// Stored image height (images are uint8 HWC with 3 channels).
     public let imageHeight: Int
+    /// Stored image width.
     public let imageWidth: Int
     private let shardStarts: [Int]
     private let shards: [HDF5Dataset]

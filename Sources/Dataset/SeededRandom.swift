@@ -25,6 +25,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state = state &+ 0x9E37_79B9_7F4A_7C15
         return SeededRandom.mix(state)
