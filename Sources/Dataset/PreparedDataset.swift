@@ -64,6 +64,19 @@ public final class PreparedDataset: Sendable {
         self.splits = splits
     }
 
+    /// Reads every stored image once, to find damaged image data (a chunk that no longer
+    /// decompresses); opening reads only the metadata and per-sample tables.
+    /// - Throws: `DatasetError.unreadableShard` naming the shard file and `images`.
+    /// - Complexity: reads and decompresses the whole dataset.
+    public func readEveryImage() throws(DatasetError) {
+        let size = manifest.image.height * manifest.image.width * manifest.image.channels
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: size)
+        defer { buffer.deallocate() }
+        for split in splits {
+            for i in 0..<split.count { try split.readImage(i, into: buffer) }
+        }
+    }
+
     /// The split called `name`.
     /// - Throws: `DatasetError.unknownSplit` when the manifest has no such split.
     public func split(_ name: String) throws(DatasetError) -> DatasetSplit {

@@ -5,10 +5,12 @@ import Foundation
 /// `fairtune data check DIR`: validates a prepared dataset and prints its counts.
 let dataCheckCommand = Command(CommandSpec(
     name: "fairtune data check",
-    summary: "Validate a prepared dataset (schema, counts, ranges, ids across splits) and print its counts per split, group and class; exit 1 naming the file and field if invalid.",
+    summary: "Validate a prepared dataset (schema, counts, ranges, ids across splits, image data) and print its counts per split, group and class; exit 1 naming the file and field if invalid.",
+    options: [.flag("quick", "do not read the images (metadata and counts only)")],
     positionals: [PositionalSpec("DIR", "the prepared dataset folder (holds manifest.json)")]
 )) { args in
     let dataset = try PreparedDataset(directory: args.positionals[0])
+    if !args.flag("quick") { try dataset.readEveryImage() }
     print(DatasetSummary.text(dataset))
     print("ok: \(args.positionals[0]) is a valid fairtune-shards v\(DatasetManifest.formatVersion) dataset")
     return ExitStatus.success

@@ -55,6 +55,20 @@ final class DataCommandTests: XCTestCase {
         XCTAssertTrue(stderr.contains("train/shard-00001.h5: 'labels': expected values in [0, 2)"), stderr)
     }
 
+    func testCheckReadsImagesUnlessQuick() throws {
+        let fm = FileManager.default
+        let directory = fm.temporaryDirectory.appendingPathComponent("fairtune-cli-damaged-\(UUID().uuidString)")
+        try fm.copyItem(at: fixtures.appendingPathComponent("tiny"), to: directory)
+        defer { try? fm.removeItem(at: directory) }
+        let broken = directory.appendingPathComponent("val/shard-00000.h5")
+        try fm.removeItem(at: broken)
+        try fm.copyItem(at: fixtures.appendingPathComponent("bad/image_data/val/shard-00000.h5"), to: broken)
+        let (status, _, stderr) = try run(["data", "check", directory.path])
+        XCTAssertEqual(status, 1)
+        XCTAssertTrue(stderr.contains("val/shard-00000.h5: reading 'images' failed"), stderr)
+        XCTAssertEqual(try run(["data", "check", "--quick", directory.path]).0, 0)
+    }
+
     func testBenchDataRuns() throws {
         let (status, stdout, stderr) = try run(["bench", "data", fixtures.appendingPathComponent("tiny").path,
                                                 "--size", "8", "--batch-size", "4", "--batches", "3"])

@@ -179,6 +179,18 @@ final class PreparedDatasetTests: XCTestCase {
         }
     }
 
+    func testDamagedImageDataIsFoundByReadingEveryImage() throws {
+        let directory = try Fixtures.badDataset("image_data")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataset = try PreparedDataset(directory: directory.path)  // metadata is intact
+        XCTAssertNoThrow(try PreparedDataset(directory: Fixtures.tiny).readEveryImage())
+        XCTAssertThrowsError(try dataset.readEveryImage()) { error in
+            guard case .unreadableShard(.readFailed(let file, "images", _)) = error as! DatasetError else { return XCTFail("\(error)") }
+            XCTAssertTrue(file.hasSuffix("val/shard-00000.h5"), file)
+            XCTAssertTrue("\(error)".contains("may be damaged"), "\(error)")
+        }
+    }
+
     func testManifestTypeErrorNamesFieldPath() {
         let text = #"{"format": "fairtune-shards", "format_version": 1, "dataset": "x", "task": {"name": "t", "classes": ["a", "b"]},"#
             + #""attributes": {}, "image": {"height": "tall", "width": 4, "channels": 3, "layout": "HWC", "dtype": "uint8"},"#
