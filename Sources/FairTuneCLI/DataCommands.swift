@@ -24,6 +24,7 @@ let benchDataCommand = Command(CommandSpec(
         .value("split", "NAME", "the split to read", default: "train"),
         .value("mode", "MODE", "train (random resized crop + flip) or eval (resize + centre crop)", default: "train"),
         .value("size", "N", "model image size", default: "224"),
+        .value("resize-size", "N", "eval mode: shorter side before the centre crop (default: floor(size / 0.875), 256 for 224)"),
         .value("batch-size", "N", "images per batch", default: "32"),
         .value("batches", "N", "batches to time (after one warm-up batch)", default: "20"),
         .value("workers", "N", "threads transforming one batch", default: "1"),
@@ -36,6 +37,7 @@ let benchDataCommand = Command(CommandSpec(
     let batchSize = try args.int("batch-size", in: 1...100_000)!
     let batches = try args.int("batches", in: 1...1_000_000)!
     let workers = try args.int("workers", in: 1...1024)!
+    let resizeSize = try args.int("resize-size", in: size...100_000)
     let dataset = try PreparedDataset(directory: args.positionals[0])
     let split = try dataset.split(splitName)
     guard split.count > 0 else {
@@ -45,7 +47,7 @@ let benchDataCommand = Command(CommandSpec(
     let norm = dataset.manifest.normalization
     let transform = mode == "train"
         ? ImageTransform.training(size: size, mean: norm.mean, std: norm.std)
-        : ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)
+        : ImageTransform.evaluation(size: size, resizeSize: resizeSize, mean: norm.mean, std: norm.std)
     let loader = BatchLoader(split: split, transform: transform, batchSize: batchSize, seed: 1, workers: workers)
     let batch = loader.makeBatch(), scratch = loader.makeScratch()
     print("dataset \(dataset.manifest.dataset), split \(splitName): \(split.count) images of \(split.imageHeight)x\(split.imageWidth)")

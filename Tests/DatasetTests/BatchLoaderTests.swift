@@ -109,8 +109,8 @@ final class BatchLoaderTests: XCTestCase {
     func testPrefetchingThreadDeliversTheSameBatchesAsSynchronousReading() throws {
         let train = try PreparedDataset(directory: Fixtures.tiny).split("train")
         let transform = ImageTransform.training(size: 8, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
-        let loader = BatchLoader(split: train, transform: transform, batchSize: 3, seed: 5, workers: 1, prefetch: 2)
-        for epoch in 0..<2 {
+        for (epoch, workers) in [(0, 1), (1, 1), (1, 2)] {
+            let loader = BatchLoader(split: train, transform: transform, batchSize: 3, seed: 5, workers: workers, prefetch: 2)
             let plan = loader.trainingPlan(epoch: epoch, rank: 0, rankCount: 1, dropLast: false)
             XCTAssertEqual(plan.batchCount, 6)
             let batch = loader.makeBatch(), scratch = loader.makeScratch()
@@ -125,7 +125,7 @@ final class BatchLoaderTests: XCTestCase {
                 usleep(2000)  // a slow consumer, so the producer fills the queue and waits
                 streamed.append(Snapshot(b))
             }
-            XCTAssertEqual(streamed, synchronous, "epoch \(epoch)")
+            XCTAssertEqual(streamed, synchronous, "epoch \(epoch), workers \(workers)")
             XCTAssertEqual(Set(synchronous.flatMap { $0.ids.prefix($0.valid) }), Set(train.sampleIDs))
         }
     }
