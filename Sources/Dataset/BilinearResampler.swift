@@ -8,10 +8,11 @@ public final class ResampleScratch: @unchecked Sendable {
     fileprivate var yStart = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     fileprivate var yCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     fileprivate var yWeights = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// Horizontally resampled source rows: (rows, outputWidth, 3).
+    /// Horizontally resampled source rows, channel-planar: (3, rows, outputWidth).
     fileprivate var rows = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    /// One vertically resampled output row: (outputWidth, 3).
-    fileprivate var accumulator = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// One region row of the source as floats: (width, 3) plus one float of padding, so a
+    /// 4-float load at the last pixel stays inside.
+    fileprivate var sourceRow = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var capacities = [Int](repeating: 1, count: 8)
 
     /// Empty scratch; buffers grow on first use.
@@ -20,10 +21,10 @@ public final class ResampleScratch: @unchecked Sendable {
     deinit {
         xStart.deallocate(); xCount.deallocate(); xWeights.deallocate()
         yStart.deallocate(); yCount.deallocate(); yWeights.deallocate()
-        rows.deallocate(); accumulator.deallocate()
+        rows.deallocate(); sourceRow.deallocate()
     }
 
-    fileprivate func reserve(outputWidth: Int, tapsX: Int, outputHeight: Int, tapsY: Int, sourceRows: Int) {
+    fileprivate func reserve(outputWidth: Int, tapsX: Int, outputHeight: Int, tapsY: Int, sourceRows: Int, sourceColumns: Int) {
         func grow<T>(_ pointer: inout UnsafeMutablePointer<T>, _ slot: Int, _ needed: Int) {
             if needed > capacities[slot] {
                 pointer.deallocate()
@@ -38,7 +39,7 @@ public final class ResampleScratch: @unchecked Sendable {
         grow(&yCount, 4, outputHeight)
         grow(&yWeights, 5, outputHeight * tapsY)
         grow(&rows, 6, sourceRows * outputWidth * 3)
-        grow(&accumulator, 7, outputWidth * 3)
+        grow(&sourceRow, 7, sourceColumns * 3 + 1)
     }
 }
 
@@ -99,6 +100,11 @@ public enum BilinearResampler {
     ///   - scale, shift: three values each (for torchvision's Normalize: 1/(255 std), -mean/std).
     /// - Precondition: the region lies inside the source; the window inside the scaled image.
     /// - Complexity: O((rows used x outputWidth x tapsX + outputHeight x outputWidth x tapsY) x 3).
+    ///
+    /// Layout of the work: each region row is widened to floats once; the horizontal pass keeps
+    /// the three channels of a pixel in one `SIMD4<Float>` (one load and one multiply-add per tap)
+    /// and writes channel-planar rows, already mirrored; the vertical pass then runs over
+    /// contiguous rows per channel, with the normalisation folded into its weights.
     public static func resample(source: UnsafePointer<UInt8>, sourceHeight: Int, sourceWidth: Int, geometry g: CropGeometry,
                                 scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
                                 output: UnsafeMutablePointer<Float>, scratch: ResampleScratch) {
@@ -110,7 +116,8 @@ public enum BilinearResampler {
         let outW = g.outputWidth, outH = g.outputHeight
         let tapsX = maxTaps(inputSize: g.width, outputSize: g.scaledWidth)
         let tapsY = maxTaps(inputSize: g.height, outputSize: g.scaledHeight)
-        scratch.reserve(outputWidth: outW, tapsX: tapsX, outputHeight: outH, tapsY: tapsY, sourceRows: g.height)
+        scratch.reserve(outputWidth: outW, tapsX: tapsX, outputHeight: outH, tapsY: tapsY,
+                        sourceRows: g.height, sourceColumns: g.width)
         let xStart = scratch.xStart, xCount = scratch.xCount, xWeights = scratch.xWeights
         let yStart = scratch.yStart, yCount = scratch.yCount, yWeights = scratch.yWeights
         computeWeights(inputSize: g.width, outputSize: g.scaledWidth, first: g.windowLeft, count: outW,
@@ -123,58 +130,47 @@ public enum BilinearResampler {
         var rowHigh = rowLow
         for y in 0..<outH { rowHigh = max(rowHigh, yStart[y] + yCount[y]) }
 
-        // Horizontal pass: region rows rowLow..<rowHigh -> rows (r, outW, 3).
-        let rowLength = outW * 3
-        let rows = scratch.rows
+        // Horizontal pass: region rows rowLow..<rowHigh -> rows (3, rowCount, outW), mirrored if asked.
+        let rowCount = rowHigh - rowLow
+        let plane = rowCount * outW
+        let rows = scratch.rows, sourceRow = scratch.sourceRow
+        let regionWidth3 = g.width * 3
+        sourceRow[regionWidth3] = 0  // the padding float read by the last pixel's 4-wide load
         for r in rowLow..<rowHigh {
-            let sourceRow = source + ((g.top + r) * sourceWidth + g.left) * 3
-            let destination = rows + (r - rowLow) * rowLength
+            let bytes = source + ((g.top + r) * sourceWidth + g.left) * 3
+            for i in 0..<regionWidth3 { sourceRow[i] = Float(bytes[i]) }
+            let row0 = rows + (r - rowLow) * outW, row1 = row0 + plane, row2 = row1 + plane
             for x in 0..<outW {
-                let s = sourceRow + xStart[x] * 3
+                let s = UnsafeRawPointer(sourceRow + xStart[x] * 3)
                 let w = xWeights + x * tapsX
-                var a0: Float = 0, a1: Float = 0, a2: Float = 0
+                var sum = SIMD4<Float>(repeating: 0)
                 for k in 0..<xCount[x] {
-                    let wk = w[k]
-                    a0 += wk * Float(s[3 * k])
-                    a1 += wk * Float(s[3 * k + 1])
-                    a2 += wk * Float(s[3 * k + 2])
+                    sum += w[k] * s.loadUnaligned(fromByteOffset: 12 * k, as: SIMD4<Float>.self)
                 }
-                destination[3 * x] = a0
-                destination[3 * x + 1] = a1
-                destination[3 * x + 2] = a2
+                let o = g.flip ? outW - 1 - x : x
+                row0[o] = sum[0]
+                row1[o] = sum[1]
+                row2[o] = sum[2]
             }
         }
 
-        // Vertical pass into one accumulated row, then flip, normalise and scatter to CHW.
-        let accumulator = scratch.accumulator
-        let plane = outH * outW
-        let scale0 = scale[0], scale1 = scale[1], scale2 = scale[2]
-        let shift0 = shift[0], shift1 = shift[1], shift2 = shift[2]
-        for y in 0..<outH {
-            let w = yWeights + y * tapsY
-            let first = rows + (yStart[y] - rowLow) * rowLength
-            let w0 = w[0]
-            for i in 0..<rowLength { accumulator[i] = w0 * first[i] }
-            var k = 1
-            while k < yCount[y] {
-                let row = first + k * rowLength
-                let wk = w[k]
-                for i in 0..<rowLength { accumulator[i] += wk * row[i] }
-                k += 1
-            }
-            let out0 = output + y * outW, out1 = out0 + plane, out2 = out1 + plane
-            if g.flip {
-                for x in 0..<outW {
-                    let o = outW - 1 - x
-                    out0[o] = accumulator[3 * x] * scale0 + shift0
-                    out1[o] = accumulator[3 * x + 1] * scale1 + shift1
-                    out2[o] = accumulator[3 * x + 2] * scale2 + shift2
-                }
-            } else {
-                for x in 0..<outW {
-                    out0[x] = accumulator[3 * x] * scale0 + shift0
-                    out1[x] = accumulator[3 * x + 1] * scale1 + shift1
-                    out2[x] = accumulator[3 * x + 2] * scale2 + shift2
+        // Vertical pass per channel: out[c][y] = shift[c] + sum_k (w_k * scale[c]) * rows[c][start + k].
+        let outPlane = outH * outW
+        for c in 0..<3 {
+            let channelRows = rows + c * plane
+            let channelScale = scale[c], channelShift = shift[c]
+            for y in 0..<outH {
+                let w = yWeights + y * tapsY
+                let out = output + c * outPlane + y * outW
+                let first = channelRows + (yStart[y] - rowLow) * outW
+                let w0 = w[0] * channelScale
+                for x in 0..<outW { out[x] = channelShift + w0 * first[x] }
+                var k = 1
+                while k < yCount[y] {
+                    let row = first + k * outW
+                    let wk = w[k] * channelScale
+                    for x in 0..<outW { out[x] += wk * row[x] }
+                    k += 1
                 }
             }
         }
