@@ -26,9 +26,12 @@ let package = Package(
         // MARK: - Training
         .target(name: "Training"),
 
+        // MARK: - Data
+        .target(name: "Dataset", dependencies: ["HDF5IO"]),
+
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
     ]
 )
 

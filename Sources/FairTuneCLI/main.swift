@@ -11,7 +11,8 @@ let tool = Command(group: "fairtune", summary: """
     Version \(fairtuneVersion).
     """, subcommands: [
     envCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand]),
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchDataCommand]),
+    Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())
