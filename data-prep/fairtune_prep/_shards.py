@@ -216,6 +216,8 @@ def write_dataset(out: Path, spec: DatasetSpec, splits: dict[str, SplitData], *,
             "dataset": spec.dataset,
             "task": {"name": spec.task_name, "classes": list(spec.classes)},
             "attributes": {a.name: {"groups": list(a.groups)} for a in spec.attributes},
+            # JSON object order is lost by some parsers (Swift's JSONSerialization): say it explicitly.
+            "attribute_order": [a.name for a in spec.attributes],
             "image": {"height": spec.height, "width": spec.width, "channels": 3,
                       "layout": "HWC", "dtype": "uint8"},
             "normalization": {"mean": mean, "std": std},
@@ -304,6 +306,9 @@ def _check_manifest(m: object, where: str) -> None:
     for name, a in attrs.items():
         _require(isinstance(a, dict) and _is_name_list(a.get("groups"), 1), where,
                  f"attributes.{name}.groups", "expected a list of distinct group names")
+    if "attribute_order" in m:
+        _require(m["attribute_order"] == list(attrs), where, "attribute_order",
+                 f"expected the attribute names in file order {list(attrs)}, found {m['attribute_order']!r}")
     img = m.get("image")
     _require(isinstance(img, dict), where, "image", "expected an object")
     for key in ("height", "width"):

@@ -155,19 +155,15 @@ def marker_probability(groups: np.ndarray, labels: np.ndarray, train: bool, cfg:
     return cfg.marker_eval + cfg.shortcut_strength * (p - cfg.marker_eval)
 
 
-def generate_target(n: int, seed: int, train: bool, cfg: TargetConfig) -> dict[str, np.ndarray]:
+def generate_target(n: int, seed: int, train: bool, cfg: TargetConfig, render: bool = True) -> dict[str, np.ndarray]:
     """One V3 split: images uint8 (n, 32, 32, 3), labels (training labels, noisy if configured),
-    true_labels, groups (1 = minority), marker (bool)."""
+    true_labels, groups (1 = minority), marker (bool). ``render=False`` skips the images (the
+    other arrays are the same: every label-level draw comes before the first pixel-level draw)."""
     rng = np.random.default_rng(seed)
     groups = (rng.random(n) < cfg.minority_share).astype(np.int64)
     labels = (rng.random(n) < cfg.positive_rate).astype(np.int64)
     severity = np.where(labels == 1, rng.uniform(0.35, 1.0, n), rng.uniform(0.0, 0.65, n))
     marker = rng.random(n) < marker_probability(groups, labels, train, cfg)
-    images = np.empty((n, SIZE, SIZE, 3), dtype=np.uint8)
-    for a in range(0, n, _CHUNK):
-        b = min(a + _CHUNK, n)
-        x = target_images(b - a, groups[a:b], severity[a:b], marker[a:b], cfg, rng)
-        images[a:b] = np.round(x * 255).astype(np.uint8)
     observed = labels.copy()
     if train and cfg.label_noise > 0:
         flip = rng.random(n) < cfg.label_noise
@@ -175,7 +171,13 @@ def generate_target(n: int, seed: int, train: bool, cfg: TargetConfig) -> dict[s
     if train and cfg.underdiagnosis > 0:
         hide = (groups == 1) & (labels == 1) & (rng.random(n) < cfg.underdiagnosis)
         observed[hide] = 0
-    return {"images": images, "labels": observed, "true_labels": labels, "groups": groups, "marker": marker}
+    images = np.empty((n if render else 0, SIZE, SIZE, 3), dtype=np.uint8)
+    for a in range(0, n if render else 0, _CHUNK):
+        b = min(a + _CHUNK, n)
+        x = target_images(b - a, groups[a:b], severity[a:b], marker[a:b], cfg, rng)
+        images[a:b] = np.round(x * 255).astype(np.uint8)
+    return {"images": images, "labels": observed, "true_labels": labels, "groups": groups, "marker": marker,
+            "severity": severity}
 
 
 def _polygon_distance(u: np.ndarray, v: np.ndarray, sides: int) -> np.ndarray:

@@ -160,6 +160,11 @@ def test_image_size_differs_from_manifest(dataset, capsys):
     expect_failure(dataset, capsys, "train/shard-00000.h5", "images", "expected (N, 64, 64, 3)")
 
 
+def test_attribute_order_disagrees(dataset, capsys):
+    edit_manifest(dataset, lambda m: m.update(attribute_order=["marker", "group"]))
+    expect_failure(dataset, capsys, "manifest.json", "attribute_order")
+
+
 def test_not_a_dataset(tmp_path, capsys):
     assert cli.main(["check", str(tmp_path), "--quiet"]) == 1
     assert "manifest.json: missing" in capsys.readouterr().err

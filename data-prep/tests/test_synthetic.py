@@ -59,7 +59,7 @@ def test_marker_is_drawn_in_the_corner(train):
 
 
 def test_shortcut_strength_zero_removes_the_shortcut():
-    d = generate_target(N, 1, True, TargetConfig(shortcut_strength=0.0))
+    d = generate_target(N, 1, True, TargetConfig(shortcut_strength=0.0), render=False)
     for g in (0, 1):
         for y in (0, 1):
             cell = (d["groups"] == g) & (d["true_labels"] == y)
@@ -87,17 +87,20 @@ def test_label_signal_grows_with_severity(train):
 
 def test_label_noise_and_underdiagnosis_touch_train_only():
     cfg = TargetConfig(label_noise=0.05, underdiagnosis=0.25)
-    d = generate_target(N, 1, True, cfg)
+    d = generate_target(N, 1, True, cfg, render=False)
+    # Noise changes only the training labels, not the true ones drawn from the same seed.
+    assert np.array_equal(d["true_labels"], generate_target(N, 1, True, TargetConfig(), render=False)["true_labels"])
     flipped = d["labels"] != d["true_labels"]
     assert 0.04 < rate(flipped) < 0.10
     minority_pos = (d["groups"] == 1) & (d["true_labels"] == 1)
     assert rate(d["labels"][minority_pos] == 0) > 0.2
-    e = generate_target(2000, 2, False, cfg)
+    e = generate_target(2000, 2, False, cfg, render=False)
     assert np.array_equal(e["labels"], e["true_labels"])
 
 
 def test_deterministic_per_seed():
     a = generate_target(300, 7, True, TargetConfig())
+    assert np.array_equal(a["marker"], generate_target(300, 7, True, TargetConfig(), render=False)["marker"])
     b = generate_target(300, 7, True, TargetConfig())
     c = generate_target(300, 8, True, TargetConfig())
     assert np.array_equal(a["images"], b["images"]) and np.array_equal(a["labels"], b["labels"])
@@ -131,7 +134,7 @@ def test_cli_synthetic_manifest(tmp_path):
     m = summary.manifest
     assert m["image"]["height"] == 32 and m["image"]["width"] == 32
     assert m["normalization"] == {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
-    assert list(m["attributes"]) == ["group", "marker"]
+    assert list(m["attributes"]) == m["attribute_order"] == ["group", "marker"]
     assert [s["count"] for s in m["splits"]["train"]["shards"]] == [128, 128, 44]
     assert m["provenance"]["notes"]["seeds"] == {"train": 1, "val": 2, "test": 3}
     _, data = read_prepared(out)
