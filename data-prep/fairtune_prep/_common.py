@@ -52,12 +52,14 @@ def read_csv(path: Path, required: Sequence[str], raw: Path) -> pd.DataFrame:
 
 
 def require_columns(df: pd.DataFrame, required: Iterable[str], rel: str) -> None:
+    """Raises naming the file and the missing columns (and the ones found)."""
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise PrepError(f"{rel}: missing column(s) {missing}; found {list(df.columns)}")
 
 
 def relative(path: Path, raw: Path) -> str:
+    """``path`` relative to the raw folder, for messages and provenance."""
     try:
         return str(Path(path).relative_to(raw))
     except ValueError:
@@ -109,6 +111,7 @@ def age_multi(age: np.ndarray) -> np.ndarray:
 
 
 def age_groups_binary(threshold: float) -> tuple[str, str]:
+    """Group names of :func:`age_binary`, e.g. ("<=60", ">60")."""
     t = int(threshold) if float(threshold).is_integer() else threshold
     return (f"<={t}", f">{t}")
 
@@ -144,7 +147,8 @@ def medfair_split(ids: Sequence, test_size: float, seed1: int, second_test_size:
 
 def add_split_options(p: argparse.ArgumentParser, fractions: tuple[float, float], seeds: tuple[int, int],
                       published: bool = False) -> None:
-    """--split (published/random), --val-test-fraction, --test-fraction-of-rest for datasets without MEDFAIR splits."""
+    """--split (published/random, if the release has a split), --holdout and --test-of-holdout for a
+    random patient-level split; ``seeds`` are the two train_test_split seeds used unless --seed."""
     if published:
         p.add_argument("--split", choices=("published", "random"), default="published",
                        help="published: the release's own split (default); random: patient-level split")
@@ -216,14 +220,17 @@ class LazyImages:
         return len(self.loaders)
 
     def batch(self, start: int, stop: int) -> np.ndarray:
+        """Loads, resizes and crops images start..<stop: (k, size, size, 3) uint8."""
         return np.stack([resize_center_crop(self.loaders[i](), self.size) for i in range(start, stop)])
 
 
 def file_loader(path: Path, source: str) -> Callable[[], Image.Image]:
+    """A loader for :class:`LazyImages` that opens one image file (``source`` names the table row)."""
     return lambda: open_image_file(path, source)
 
 
 def find_file(name: str, folders: Sequence[Path]) -> Path | None:
+    """The first ``folder/name`` that exists, or None."""
     for d in folders:
         p = d / name
         if p.is_file():

@@ -64,9 +64,13 @@ class DatasetSpec:
 class ImageSource(Protocol):
     """Yields a split's images in sample order, as uint8 arrays of shape (k, H, W, 3)."""
 
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Number of images."""
+        ...
 
-    def batch(self, start: int, stop: int) -> np.ndarray: ...
+    def batch(self, start: int, stop: int) -> np.ndarray:
+        """Images start..<stop as (stop - start, H, W, 3) uint8."""
+        ...
 
 
 class ArrayImages:
@@ -79,6 +83,7 @@ class ArrayImages:
         return self.array.shape[0]
 
     def batch(self, start: int, stop: int) -> np.ndarray:
+        """A view of images start..<stop."""
         return self.array[start:stop]
 
 

@@ -34,6 +34,7 @@ PATIENT = re.compile(r"(patient\d+)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     p.add_argument("--positive", choices=("no_finding", "finding"), default="no_finding",
                    help="class 1 is 'no finding' (default, MEDFAIR/FairTune) or 'finding'")
     p.add_argument("--views", choices=("frontal", "all"), default="frontal",
@@ -51,6 +52,7 @@ def _root(raw: Path) -> Path:
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     root = _root(args.raw)
     cols = ["Path", "Sex", "Age", "Frontal/Lateral", "No Finding"]
     frames = [read_csv(root / "train.csv", cols, root)]

@@ -34,6 +34,7 @@ def _add_common(p: argparse.ArgumentParser, raw: bool, size: int) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """One sub-command per dataset, plus ``check``."""
     parser = argparse.ArgumentParser(prog="python -m fairtune_prep",
                                      description="Prepare fairtune HDF5 shards from medical-imaging datasets.")
     parser.add_argument("--version", action="version", version=f"fairtune_prep {__version__}")
@@ -67,6 +68,7 @@ def _options(args) -> dict:
 
 
 def run(argv: list[str]) -> int:
+    """Runs one command; raises :class:`PrepError` on bad input."""
     args = build_parser().parse_args(argv)
     if args.command == "check":
         summary = check_dataset(args.dir, read_images=not args.quick, progress=not args.quiet)
@@ -91,6 +93,7 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console entry point: returns 0, or 1 after printing ``error: ...`` on stderr."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return run(argv)

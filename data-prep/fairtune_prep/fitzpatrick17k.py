@@ -28,10 +28,12 @@ SKIN_TYPES = ("I", "II", "III", "IV", "V", "VI")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    del p  # no dataset-specific options: everything follows MEDFAIR
+    """No dataset-specific options: everything follows MEDFAIR."""
+    del p
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
     df = read_csv(raw / METADATA, ["md5hash", "fitzpatrick_scale", "three_partition_label"], raw)
     scale = map_values(df, "fitzpatrick_scale", {**{v: v for v in range(-1, 7)},

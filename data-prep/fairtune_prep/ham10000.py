@@ -29,11 +29,13 @@ SEX = {"female": 0, "male": 1, "unknown": -1}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     p.add_argument("--age-threshold", type=float, default=60,
                    help="age_binary: <= threshold is group 0 (default 60, MEDFAIR)")
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
     df = read_csv(raw / METADATA, ["lesion_id", "image_id", "dx", "age", "sex"], raw)
     age = numeric_column(df, "age", "age")

@@ -15,12 +15,14 @@ Split: the release's folders (default) or random by subject.
 from __future__ import annotations
 
 import argparse
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
+from tqdm import tqdm
 
 from ._common import (AGE_MULTI_GROUPS, SEX_GROUPS, Prepared, add_split_options, age_binary,
                       age_groups_binary, age_multi, build_splits, map_values, medfair_split, percentile_uint8,
@@ -35,6 +37,7 @@ FIELDS = ("glaucoma", "age", "male", "race")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     add_split_options(p, (0.2, 0.5), (0, 0), published=True)
     p.add_argument("--image-field", default="rnflt", help="npz field that becomes the image (default rnflt)")
     p.add_argument("--rnflt-max", type=float, default=350.0,
@@ -90,20 +93,23 @@ def _loader(path: Path, source: str, field: str, rnflt_max: float):
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     root = _root(args.raw)
     rows = []
-    for folder, split in FOLDERS.items():
-        for path in sorted((root / folder).glob("*.npz")):
-            source = relative(path, args.raw)
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    values = {k: _scalar(z, k, source) for k in FIELDS}
-            except PrepError:
-                raise
-            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-                raise PrepError(f"{source}: cannot be read as .npz ({e})") from None
-            rows.append({"_source": source, "folder_split": split, "path": path,
-                         "sample_id": f"{folder}/{path.stem}", **values})
+    files = [(folder, split, path) for folder, split in FOLDERS.items()
+             for path in sorted((root / folder).glob("*.npz"))]
+    for folder, split, path in tqdm(files, desc="harvard_gf3300 metadata", unit="file", disable=args.quiet,
+                                    file=sys.stderr):
+        source = relative(path, args.raw)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                values = {k: _scalar(z, k, source) for k in FIELDS}
+        except PrepError:
+            raise
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise PrepError(f"{source}: cannot be read as .npz ({e})") from None
+        rows.append({"_source": source, "folder_split": split, "path": path,
+                     "sample_id": f"{folder}/{path.stem}", **values})
     if not rows:
         raise PrepError(f"--raw {args.raw}: no .npz files in {list(FOLDERS)}")
     df = pd.DataFrame(rows)

@@ -36,6 +36,7 @@ EXTENSIONS = (".hdr", ".nii", ".nii.gz")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     p.add_argument("--cdr-threshold", type=float, default=0.5,
                    help="CDR at or above this is dementia (default 0.5; 1 makes very mild dementia negative)")
     p.add_argument("--missing-cdr", choices=("drop", "healthy"), default="drop",
@@ -88,6 +89,7 @@ def _slice_loader(path: Path, source: str, axis: int, index: int):
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
     df = read_csv(raw / METADATA, ["ID", "M/F", "Age", "CDR"], raw)
     notes: dict = {}

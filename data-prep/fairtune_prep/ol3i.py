@@ -33,6 +33,7 @@ SET_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     p.add_argument("--horizon", choices=("1y", "5y"), default="1y",
                    help="label_1y (FairTune) or label_5y, with the matching set_ column (default 1y)")
     add_split_options(p, (0.2, 0.5), (0, 0), published=True)
@@ -43,30 +44,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--age-threshold", type=float, default=60, help="age_binary threshold (default 60)")
 
 
-class _SliceFile:
-    """Keeps l3_slices.h5 open while the writer pulls slices from it."""
-
-    def __init__(self, path, lo: float, hi: float):
-        self.path, self.lo, self.hi = path, lo, hi
-        self.file = None
-
-    def loader(self, key: str, source: str):
-        def load() -> Image.Image:
-            if self.file is None:
-                self.file = h5py.File(self.path, "r")
-            try:
-                a = np.asarray(self.file[key][()])
-            except (KeyError, OSError) as e:
-                raise PrepError(f"{source}: {SLICES} dataset '{key}' cannot be read ({e})") from None
-            if a.ndim == 3 and a.shape[-1] == 1:
-                a = a[..., 0]
-            if a.ndim != 2:
-                raise PrepError(f"{source}: {SLICES} dataset '{key}' has shape {a.shape}, expected a 2-D slice")
-            return Image.fromarray(to_uint8(a, self.lo, self.hi), mode="L")
-        return load
+def _slice_loader(path, key: str, source: str, lo: float, hi: float):
+    """Reads one slice from l3_slices.h5 (opened per slice: cheap, and nothing stays open)."""
+    def load() -> Image.Image:
+        try:
+            with h5py.File(path, "r") as f:
+                a = np.asarray(f[key][()])
+        except (KeyError, OSError) as e:
+            raise PrepError(f"{source}: {SLICES} dataset '{key}' cannot be read ({e})") from None
+        if a.ndim == 3 and a.shape[-1] == 1:
+            a = a[..., 0]
+        if a.ndim != 2:
+            raise PrepError(f"{source}: {SLICES} dataset '{key}' has shape {a.shape}, expected a 2-D slice")
+        return Image.fromarray(to_uint8(a, lo, hi), mode="L")
+    return load
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
     label_col, set_col = f"label_{args.horizon}", f"set_{args.horizon}"
     needed = ["anon_id", label_col, "age", "sex"] + ([set_col] if args.split == "published" else [])
@@ -106,8 +101,7 @@ def prepare(args) -> Prepared:
         raise PrepError(f"{SLICES}: cannot be opened as HDF5 ({e})") from None
     df["_expected_image"] = [f"{SLICES}:/{k}" for k in df["anon_id"]]
     df["image_path"] = [path if str(k) in keys else None for k in df["anon_id"]]
-    slices = _SliceFile(path, lo, hi)
-    df["loader"] = [slices.loader(str(k), s) for k, s in zip(df["anon_id"], df["_source"])]
+    df["loader"] = [_slice_loader(path, str(k), s, lo, hi) for k, s in zip(df["anon_id"], df["_source"])]
     attrs = (Attribute("sex", SEX_GROUPS), Attribute("age_binary", age_groups_binary(args.age_threshold)),
              Attribute("age_multi", AGE_MULTI_GROUPS))
     spec = DatasetSpec(NAME, f"ihd_{args.horizon}", ("no IHD", "IHD"), attrs, args.size, args.size,

@@ -31,6 +31,7 @@ ID_PATTERN = re.compile(r"^#?\s*(\d+)$")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """This dataset's own options (the common ones are added by the CLI)."""
     p.add_argument("--age-threshold", type=float, default=60,
                    help="age_binary: <= threshold is group 0 (default 60, MEDFAIR)")
 
@@ -86,6 +87,7 @@ def read_clinical(path: Path, raw: Path, eye: str) -> pd.DataFrame:
 
 
 def prepare(args) -> Prepared:
+    """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
     df = pd.concat([read_clinical(raw / p, raw, eye) for eye, p in SHEETS], ignore_index=True)
     diagnosis = map_values(df, "Diagnosis", {0: 0, 1: 1, 2: 2, 0.0: 0, 1.0: 1, 2.0: 2}, "Diagnosis")

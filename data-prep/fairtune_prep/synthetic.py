@@ -259,6 +259,7 @@ def _floats(text: str, count: int, flag: str) -> tuple[float, ...]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The V3 generator's knobs (defaults: the study's design)."""
     p.add_argument("--train", type=int, default=2000, help="training images (default 2000)")
     p.add_argument("--val", type=int, default=1500, help="validation images (default 1500)")
     p.add_argument("--test", type=int, default=4000, help="test images (default 4000)")
@@ -277,12 +278,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_source_arguments(p: argparse.ArgumentParser) -> None:
+    """Split sizes of the source task."""
     p.add_argument("--train", type=int, default=24000, help="training images (default 24000)")
     p.add_argument("--val", type=int, default=2000, help="validation images (default 2000)")
     p.add_argument("--test", type=int, default=2000, help="test images (default 2000)")
 
 
 def target_config(args) -> TargetConfig:
+    """A validated :class:`TargetConfig` from the command line."""
     contrast = tuple(float(x) for x in args.contrast.split(",")) if "," in args.contrast else ()
     if len(contrast) != 2:
         raise PrepError(f"--contrast expects MAJ,MIN, got {args.contrast!r}")
@@ -313,6 +316,7 @@ def _counts(args) -> dict[str, int]:
 
 
 def prepare(args) -> Prepared:
+    """Generates the three V3 splits (seeds --seed + 1, 2, 3)."""
     cfg = target_config(args)
     base = 0 if args.seed is None else args.seed
     splits, seeds = {}, {}
@@ -330,6 +334,7 @@ def prepare(args) -> Prepared:
 
 
 def prepare_source(args) -> Prepared:
+    """Generates the three source-task splits (seeds --seed + 0, 1, 2; default base 100)."""
     base = 100 if args.seed is None else args.seed
     splits, seeds = {}, {}
     for offset, (name, n) in enumerate(_counts(args).items()):

@@ -154,3 +154,16 @@ def test_cli_source_has_zero_attributes(tmp_path):
     assert all(s["group_counts"] == {} for s in m["splits"].values())
     manifest, data = read_prepared(out)
     assert data["train"]["images"].shape == (200, 48, 48, 3) and data["train"]["attrs"] == {}
+
+
+def test_cli_gzip_shards_are_compressed_and_identical(tmp_path):
+    import h5py
+
+    args = ["synthetic", "--train", "40", "--val", "20", "--test", "20", "--quiet"]
+    assert cli.main(args + ["--out", str(tmp_path / "plain")]) == 0
+    assert cli.main(args + ["--out", str(tmp_path / "gz"), "--gzip", "4"]) == 0
+    check_dataset(tmp_path / "gz")
+    with h5py.File(tmp_path / "gz/train/shard-00000.h5") as f, h5py.File(tmp_path / "plain/train/shard-00000.h5") as g:
+        assert f["images"].compression == "gzip" and f["images"].chunks == (1, 32, 32, 3)
+        assert g["images"].compression is None
+        assert np.array_equal(f["images"][()], g["images"][()])
