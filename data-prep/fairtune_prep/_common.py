@@ -37,13 +37,14 @@ class Prepared:
 # Tables
 
 
-def read_csv(path: Path, required: Sequence[str], raw: Path) -> pd.DataFrame:
-    """Reads a CSV as strings-or-numbers, checking the required columns exist."""
+def read_csv(path: Path, required: Sequence[str], raw: Path, sep: str = ",") -> pd.DataFrame:
+    """Reads a CSV (or, with ``sep="\\t"``, a TSV) checking the required columns exist; adds a
+    ``_source`` column naming file and line for messages."""
     rel = relative(path, raw)
     if not path.is_file():
         raise PrepError(f"{rel}: file not found under --raw {raw}")
     try:
-        df = pd.read_csv(path, low_memory=False)
+        df = pd.read_csv(path, sep=sep, low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise PrepError(f"{rel}: cannot be read as CSV ({e})") from None
     require_columns(df, required, rel)

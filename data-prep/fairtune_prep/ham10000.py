@@ -23,7 +23,10 @@ from ._shards import Attribute, DatasetSpec
 NAME = "ham10000"
 HELP = "HAM10000 dermoscopy (MEDFAIR labels, lesion-level 80/10/10 split)"
 METADATA = "HAM10000_metadata.csv"
-IMAGE_DIRS = ("HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images")
+IMAGE_DIRS = ("HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images",
+              "ham10000_images_part_1", "ham10000_images_part_2")
+# Harvard Dataverse also serves the metadata as its tab-separated ingest.
+METADATA_TAB = "HAM10000_metadata.tab"
 DX = {"akiec": 1, "mel": 1, "bcc": 0, "bkl": 0, "df": 0, "nv": 0, "vasc": 0}
 SEX = {"female": 0, "male": 1, "unknown": -1}
 
@@ -37,7 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def prepare(args) -> Prepared:
     """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
     raw = args.raw
-    df = read_csv(raw / METADATA, ["lesion_id", "image_id", "dx", "age", "sex"], raw)
+    columns = ["lesion_id", "image_id", "dx", "age", "sex"]
+    if not (raw / METADATA).is_file() and (raw / METADATA_TAB).is_file():
+        metadata = METADATA_TAB
+        df = read_csv(raw / METADATA_TAB, columns, raw, sep="\t")
+    else:
+        metadata = METADATA
+        df = read_csv(raw / METADATA, columns, raw)
     age = numeric_column(df, "age", "age")
     keep = ~np.isnan(age) & df["sex"].notna().to_numpy()
     df, age = df[keep].copy(), age[keep]
@@ -60,4 +69,4 @@ def prepare(args) -> Prepared:
                        args.normalization or "imagenet")
     notes: dict = {}
     splits = build_splits(df, [a.name for a in attrs], args.size, args.skip_missing, notes)
-    return Prepared(spec, splits, [METADATA, *[d + "/" for d in IMAGE_DIRS if (raw / d).is_dir()]], notes)
+    return Prepared(spec, splits, [metadata, *[d + "/" for d in IMAGE_DIRS if (raw / d).is_dir()]], notes)

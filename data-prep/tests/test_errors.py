@@ -146,3 +146,16 @@ def test_resize_keeps_aspect_then_centre_crops():
     b[90:210] = 200
     out = resize_center_crop(Image.fromarray(b).convert("L"), 50)
     assert out.shape == (50, 50, 3) and (out == 200).all()
+
+
+def test_ham10000_dataverse_tab_metadata(tmp_path, capsys):
+    root, df = ham(tmp_path)
+    assert cli.main(["ham10000", "--raw", str(root), "--out", str(tmp_path / "csv"), "--size", "16", "--quiet"]) == 0
+    (root / "HAM10000_metadata.csv").unlink()
+    df.to_csv(root / "HAM10000_metadata.tab", sep="\t", index=False)
+    rc, _ = run(["ham10000", "--raw", str(root), "--out", str(tmp_path / "tab")], capsys)
+    assert rc == 0
+    a, b = read_prepared(tmp_path / "csv")[1], read_prepared(tmp_path / "tab")[1]
+    for split in ("train", "val", "test"):
+        assert a[split]["sample_ids"] == b[split]["sample_ids"]
+        assert np.array_equal(a[split]["labels"], b[split]["labels"])
