@@ -167,3 +167,12 @@ def test_cli_gzip_shards_are_compressed_and_identical(tmp_path):
         assert f["images"].compression == "gzip" and f["images"].chunks == (1, 32, 32, 3)
         assert g["images"].compression is None
         assert np.array_equal(f["images"][()], g["images"][()])
+
+
+def test_severity_overlap_caps_a_perfect_reader_near_auc_089():
+    # The study: even a perfect reader of the latent severity gets AUC about 0.89
+    # (analytically 1 - 0.5 * (0.30 / 0.65) ** 2 = 0.8935).
+    from sklearn.metrics import roc_auc_score
+
+    d = generate_target(N, 2, False, TargetConfig(), render=False)
+    assert abs(roc_auc_score(d["true_labels"], d["severity"]) - 0.8935) < 0.015
