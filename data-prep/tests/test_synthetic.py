@@ -12,17 +12,23 @@ from fairtune_prep._shards import check_dataset
 from fairtune_prep.synthetic import TargetConfig, generate_source, generate_target
 from shards_reader import read_prepared
 
-N = 12000
+N = 20000  # label-level draws (cheap: no images)
+N_IMAGES = 4000
 
 
 @pytest.fixture(scope="module")
 def train():
-    return generate_target(N, 1, True, TargetConfig())
+    return generate_target(N, 1, True, TargetConfig(), render=False)
 
 
 @pytest.fixture(scope="module")
 def test_split():
-    return generate_target(N, 3, False, TargetConfig())
+    return generate_target(N, 3, False, TargetConfig(), render=False)
+
+
+@pytest.fixture(scope="module")
+def train_images():
+    return generate_target(N_IMAGES, 1, True, TargetConfig())
 
 
 def rate(mask: np.ndarray) -> float:
@@ -38,7 +44,10 @@ def test_group_share_and_positive_rate(train, test_split):
     for d in (train, test_split):
         assert abs(rate(d["groups"] == 1) - 0.15) < tolerance(0.15, N)
         assert abs(rate(d["true_labels"] == 1) - 0.40) < tolerance(0.40, N)
-        assert d["images"].shape == (N, 32, 32, 3) and d["images"].dtype == np.uint8
+
+
+def test_images_are_32x32_rgb(train_images):
+    assert train_images["images"].shape == (N_IMAGES, 32, 32, 3) and train_images["images"].dtype == np.uint8
 
 
 def test_shortcut_holds_in_train_only(train, test_split):
@@ -50,8 +59,9 @@ def test_shortcut_holds_in_train_only(train, test_split):
         assert abs(rate(test_split["marker"][cell]) - 0.25) < tolerance(0.25, cell.sum()), (g, y)
 
 
-def test_marker_is_drawn_in_the_corner(train):
+def test_marker_is_drawn_in_the_corner(train_images):
     # The marker's blue-violet square: blue well above red in a 4x4 block one pixel from a corner.
+    train = train_images
     img = train["images"].astype(int)
     corners = [img[:, 1:5, 1:5], img[:, 1:5, 27:31], img[:, 27:31, 1:5], img[:, 27:31, 27:31]]
     violet = np.stack([(c[..., 2] - c[..., 0]).mean(axis=(1, 2)) > 60 for c in corners], axis=1).any(axis=1)
@@ -66,7 +76,8 @@ def test_shortcut_strength_zero_removes_the_shortcut():
             assert abs(rate(d["marker"][cell]) - 0.25) < tolerance(0.25, cell.sum())
 
 
-def test_group_appearance_shift(train):
+def test_group_appearance_shift(train_images):
+    train = train_images
     img = train["images"].astype(float)
     corner = img[:, :3, :3].mean(axis=(1, 2, 3))  # skin far from the lesion
     centre = img[:, 13:19, 13:19].mean(axis=(1, 2, 3))
@@ -77,7 +88,8 @@ def test_group_appearance_shift(train):
     assert depth[minority].mean() < depth[~minority].mean() - 0.1
 
 
-def test_label_signal_grows_with_severity(train):
+def test_label_signal_grows_with_severity(train_images):
+    train = train_images
     img = train["images"].astype(float)
     depth = 1 - img[:, 11:21, 11:21].mean(axis=(1, 2, 3)) / img[:, :3, :3].mean(axis=(1, 2, 3))
     for g in (0, 1):
