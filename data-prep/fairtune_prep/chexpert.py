@@ -3,7 +3,7 @@
 Raw release: ``CheXpert-v1.0-small/train.csv`` and ``valid.csv`` (Path, Sex, Age, Frontal/Lateral,
 AP/PA, No Finding, 13 findings) and the JPEGs they name, e.g.
 ``CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg``. --raw may be that folder or
-its parent.
+its parent. The full-size release ``CheXpert-v1.0`` is read the same way.
 
 Label: the ``No Finding`` column, as MEDFAIR and FairTune's CSVs have it: 1 = no finding (blank,
 0 and -1 are 0); --positive finding flips it. Sex Male/Female (Unknown is group -1); age_binary
@@ -30,6 +30,7 @@ from .errors import PrepError
 NAME = "chexpert"
 HELP = "CheXpert-v1.0-small chest X-rays, No Finding (random patient-level split)"
 RELEASE = "CheXpert-v1.0-small"
+FULL_RELEASE = "CheXpert-v1.0"
 PATIENT = re.compile(r"(patient\d+)")
 
 
@@ -45,7 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _root(raw: Path) -> Path:
-    for d in (raw, raw / RELEASE):
+    for d in (raw, raw / RELEASE, raw / FULL_RELEASE):
         if (d / "train.csv").is_file():
             return d
     raise PrepError(f"train.csv: not found in --raw {raw} or in {raw / RELEASE}")
@@ -76,7 +77,8 @@ def prepare(args) -> Prepared:
     df["age_multi"] = age_multi(age)
     sex, old = df["sex"].to_numpy(), df["age_binary"].to_numpy()
     df["age_sex"] = np.where((sex < 0) | (old < 0), -1, np.where(sex == 1, 0, 2) + old)
-    rel = [re.sub(r"^[^/]*" + re.escape(RELEASE) + "/", "", str(p)) for p in df["Path"]]
+    # Paths start with the release folder (CheXpert-v1.0-small/ or CheXpert-v1.0/): make them relative to it.
+    rel = [re.sub(r"^[^/]*CheXpert[^/]*/", "", str(p)) for p in df["Path"]]
     pids = []
     for r, s in zip(rel, df["_source"]):
         m = PATIENT.search(r)
