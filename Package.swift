@@ -20,10 +20,11 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
+        .target(name: "Metrics"),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Metrics"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -32,5 +33,6 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
     ]
 )

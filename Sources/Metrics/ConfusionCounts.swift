@@ -1,0 +1,134 @@
+/// Weighted sums per slot (see `SlotLayout`) from which every metric of every group follows.
+///
+/// With K classes, C AUC columns (1 for binary, K for multi-class) and B calibration bins:
+/// `classSupport`/`classCorrect` are [slotCount, K], `bin*` are [slotCount, B], `auc*` are
+/// [slotCount, C]; the rest are [slotCount].
+struct SlotTotals: Sendable {
+    let slotCount: Int
+    let classCount: Int
+    let aucColumns: Int
+    let calibrationBins: Int
+    /// Total sample weight.
+    var weight: [Double]
+    /// Weight of samples whose true class is c.
+    var classSupport: [Double]
+    /// Weight of samples of true class c predicted as c.
+    var classCorrect: [Double]
+    /// Weight of samples predicted positive (binary).
+    var predictedPositive: [Double]
+    var lossSum: [Double]
+    var binWeight: [Double]
+    var binConfidence: [Double]
+    var binCorrect: [Double]
+    var aucPositives: [Double]
+    var aucNegatives: [Double]
+    var aucCredit: [Double]
+
+    init(split: PreparedSplit) {
+        slotCount = split.layout.slotCount
+        classCount = split.classCount
+        aucColumns = split.rankOrders.count
+        calibrationBins = split.calibrationBins
+        let zeros = [Double](repeating: 0, count: slotCount)
+        weight = zeros
+        predictedPositive = zeros
+        lossSum = zeros
+        classSupport = [Double](repeating: 0, count: slotCount * classCount)
+        classCorrect = classSupport
+        binWeight = [Double](repeating: 0, count: slotCount * calibrationBins)
+        binConfidence = binWeight
+        binCorrect = binWeight
+        aucPositives = [Double](repeating: 0, count: slotCount * aucColumns)
+        aucNegatives = aucPositives
+        aucCredit = aucPositives
+    }
+
+    /// Sets every sum to zero, keeping the storage (bootstrap reuses one instance).
+    mutating func reset() {
+        for keyPath in [\SlotTotals.weight, \.classSupport, \.classCorrect, \.predictedPositive, \.lossSum,
+                        \.binWeight, \.binConfidence, \.binCorrect, \.aucPositives, \.aucNegatives, \.aucCredit] {
+            self[keyPath: keyPath].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+    }
+}
+
+/// The confusion, loss and calibration sums of a split, per slot.
+enum ConfusionCounts {
+    /// Adds every sample, with multiplicity `weights[i]`, to the sums of its slots.
+    ///
+    /// - Parameters:
+    ///   - weights: [n] multiplicities (1 for the split itself, bootstrap counts otherwise).
+    ///   - scratch: [3 * slotCount] zeros, used by the AUC passes.
+    ///   - touched: [slotCount] scratch of slot indices.
+    static func accumulate(_ split: PreparedSplit, weights: [Double], into totals: inout SlotTotals,
+                           scratch: inout [Double], touched: inout [Int32]) {
+        let perSample = split.layout.slotsPerSample
+        let k = split.classCount
+        let b = split.calibrationBins
+        let binary = k == 2
+        weights.withUnsafeBufferPointer { w in
+        split.layout.slotOf.withUnsafeBufferPointer { slotOf in
+        split.labels.withUnsafeBufferPointer { labels in
+        split.predicted.withUnsafeBufferPointer { predicted in
+        split.loss.withUnsafeBufferPointer { loss in
+        split.calibrationBin.withUnsafeBufferPointer { bins in
+        split.confidence.withUnsafeBufferPointer { confidence in
+        split.topLabelCorrect.withUnsafeBufferPointer { topCorrect in
+        totals.weight.withUnsafeMutableBufferPointer { weight in
+        totals.classSupport.withUnsafeMutableBufferPointer { support in
+        totals.classCorrect.withUnsafeMutableBufferPointer { correct in
+        totals.predictedPositive.withUnsafeMutableBufferPointer { predictedPositive in
+        totals.lossSum.withUnsafeMutableBufferPointer { lossSum in
+        totals.binWeight.withUnsafeMutableBufferPointer { binWeight in
+        totals.binConfidence.withUnsafeMutableBufferPointer { binConfidence in
+        totals.binCorrect.withUnsafeMutableBufferPointer { binCorrect in
+            for i in 0..<split.sampleCount {
+                let wi = w[i]
+                if wi == 0 { continue }
+                let y = Int(labels[i])
+                let hit = predicted[i] == labels[i]
+                let positive = binary && predicted[i] == 1
+                let bin = Int(bins[i])
+                for j in 0..<perSample {
+                    let s = Int(slotOf[i * perSample + j])
+                    if s < 0 { continue }
+                    weight[s] += wi
+                    support[s * k + y] += wi
+                    if hit { correct[s * k + y] += wi }
+                    if positive { predictedPositive[s] += wi }
+                    lossSum[s] += wi * loss[i]
+                    if bin >= 0 {
+                        binWeight[s * b + bin] += wi
+                        binConfidence[s * b + bin] += wi * confidence[i]
+                        if topCorrect[i] { binCorrect[s * b + bin] += wi }
+                    }
+                }
+            }
+        }}}}}}}}}}}}}}}}
+        let slotCount = split.layout.slotCount
+        let columns = split.rankOrders.count
+        var positives = [Double](repeating: 0, count: slotCount)
+        var negatives = positives
+        var credit = positives
+        for (c, rank) in split.rankOrders.enumerated() {
+            split.labels.withUnsafeBufferPointer { labels in
+            weights.withUnsafeBufferPointer { w in
+            positives.withUnsafeMutableBufferPointer { pos in
+            negatives.withUnsafeMutableBufferPointer { neg in
+            credit.withUnsafeMutableBufferPointer { cr in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+            touched.withUnsafeMutableBufferPointer { touched in
+                pos.update(repeating: 0)
+                neg.update(repeating: 0)
+                cr.update(repeating: 0)
+                rank.accumulate(labels: labels, layout: split.layout, weights: w, positives: pos, negatives: neg,
+                                credit: cr, scratch: scratch, touched: touched)
+            }}}}}}}
+            for s in 0..<slotCount {
+                totals.aucPositives[s * columns + c] += positives[s]
+                totals.aucNegatives[s * columns + c] += negatives[s]
+                totals.aucCredit[s * columns + c] += credit[s]
+            }
+        }
+    }
+}

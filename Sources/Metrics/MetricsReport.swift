@@ -1,0 +1,151 @@
+/// The metrics of one sensitive attribute: each group, the summaries over groups, fairlearn's metrics.
+public struct AttributeReport: Sendable, Equatable {
+    public let name: String
+    /// One entry per declared group, in code order (including empty groups).
+    public let groups: [GroupMetrics]
+    /// Samples whose group is unknown (-1): counted overall, in no group.
+    public let unknownCount: Int
+    /// Best/worst/gap per `GroupMetric`, in `GroupMetric.allCases` order.
+    public let summaries: [GroupSummary]
+    public let fairness: FairnessMetrics
+
+    /// The summary of `metric`.
+    public func summary(_ metric: GroupMetric) -> GroupSummary {
+        summaries[GroupMetric.allCases.firstIndex(of: metric)!]
+    }
+
+    /// The largest group mean loss (the worst group of `loss`).
+    public var maxGroupLoss: MetricValue { summary(.loss).worst }
+}
+
+/// What a search or a report can optimise: one number with a typed "undefined".
+public enum Objective: String, Sendable, CaseIterable {
+    case auc
+    case accuracy
+    case balancedAccuracy = "balanced_accuracy"
+    case loss
+    case calibrationError = "ece"
+    case worstGroupAUC = "worst_group_auc"
+    case aucGap = "auc_gap"
+    case worstGroupAccuracy = "worst_group_accuracy"
+    case maxGroupLoss = "max_group_loss"
+    case equalizedOddsDifference = "eod"
+    case equalizedOddsRatio = "eor"
+    case demographicParityDifference = "dpd"
+    case demographicParityRatio = "dpr"
+
+    /// Whether the objective compares groups of an attribute.
+    public var needsAttribute: Bool {
+        switch self {
+        case .auc, .accuracy, .balancedAccuracy, .loss, .calibrationError: return false
+        default: return true
+        }
+    }
+}
+
+/// Every metric of a split: overall, per group of each attribute, and fairness.
+public struct MetricsReport: Sendable, Equatable {
+    public let sampleCount: Int
+    public let classCount: Int
+    public let threshold: Double
+    public let calibrationBins: Int
+    public let overall: GroupMetrics
+    public let attributes: [AttributeReport]
+
+    /// The attribute called `name`.
+    public func attribute(_ name: String) throws(MetricsError) -> AttributeReport {
+        guard let a = attributes.first(where: { $0.name == name }) else {
+            throw .unknownAttribute(name, known: attributes.map(\.name))
+        }
+        return a
+    }
+
+    /// The value of `objective`; `attribute` names the attribute for group objectives.
+    /// - Throws: `MetricsError.unknownAttribute` if a group objective names no known attribute.
+    public func value(of objective: Objective, attribute name: String? = nil) throws(MetricsError) -> MetricValue {
+        if !objective.needsAttribute {
+            switch objective {
+            case .auc: return overall.auc
+            case .accuracy: return overall.accuracy
+            case .balancedAccuracy: return overall.balancedAccuracy
+            case .loss: return overall.loss
+            default: return overall.calibrationError
+            }
+        }
+        let a = try attribute(name ?? "")
+        switch objective {
+        case .worstGroupAUC: return a.summary(.auc).worst
+        case .aucGap: return a.summary(.auc).gap
+        case .worstGroupAccuracy: return a.summary(.accuracy).worst
+        case .maxGroupLoss: return a.maxGroupLoss
+        case .equalizedOddsDifference: return a.fairness.equalizedOddsDifference
+        case .equalizedOddsRatio: return a.fairness.equalizedOddsRatio
+        case .demographicParityDifference: return a.fairness.demographicParityDifference
+        default: return a.fairness.demographicParityRatio
+        }
+    }
+}
+
+/// Evaluates one split: prepares it once (sorting each score column), then computes the report
+/// from weighted sums; the bootstrap reuses the preparation with resampling weights.
+public struct MetricsEvaluator: Sendable {
+    let split: PreparedSplit
+    public let attributes: [SensitiveAttribute]
+    public let options: EvaluationOptions
+
+    /// - Throws: `MetricsError` when an attribute's length differs from the predictions', a name
+    ///   repeats, or the options are out of range.
+    public init(predictions: Predictions, attributes: [SensitiveAttribute], options: EvaluationOptions = .init()) throws(MetricsError) {
+        guard options.threshold.isFinite else { throw .invalidOption("threshold must be a finite number") }
+        guard options.calibrationBins >= 1 else { throw .invalidOption("calibration bins must be at least 1") }
+        var seen = Set<String>()
+        for a in attributes {
+            guard a.codes.count == predictions.sampleCount else {
+                throw .lengthMismatch(what: "attribute '\(a.name)'", expected: predictions.sampleCount, found: a.codes.count)
+            }
+            guard seen.insert(a.name).inserted else { throw .duplicateAttribute(a.name) }
+        }
+        self.split = PreparedSplit(predictions: predictions, attributes: attributes, options: options)
+        self.attributes = attributes
+        self.options = options
+    }
+
+    /// Every metric over the whole split.
+    public func evaluate() -> MetricsReport {
+        var workspace = Workspace(split: split)
+        return report(weights: [Double](repeating: 1, count: split.sampleCount), workspace: &workspace)
+    }
+
+    /// Reusable buffers for one pass (one per bootstrap loop, not per resample).
+    struct Workspace {
+        var totals: SlotTotals
+        var scratch: [Double]
+        var touched: [Int32]
+
+        init(split: PreparedSplit) {
+            totals = SlotTotals(split: split)
+            scratch = [Double](repeating: 0, count: 3 * split.layout.slotCount)
+            touched = [Int32](repeating: 0, count: split.layout.slotCount)
+        }
+    }
+
+    /// The report of the split with sample i counted `weights[i]` times.
+    func report(weights: [Double], workspace w: inout Workspace) -> MetricsReport {
+        w.totals.reset()
+        ConfusionCounts.accumulate(split, weights: weights, into: &w.totals, scratch: &w.scratch, touched: &w.touched)
+        let totals = w.totals
+        let overall = GroupMetrics(name: "all", totals: totals, slot: 0)
+        let reports = attributes.enumerated().map { (a, attribute) in
+            let first = split.layout.firstSlot[a]
+            let groups = attribute.groupNames.enumerated().map { g, name in
+                GroupMetrics(name: name, totals: totals, slot: first + g)
+            }
+            let grouped = groups.reduce(0) { $0 + $1.sampleCount }
+            return AttributeReport(name: attribute.name, groups: groups, unknownCount: overall.sampleCount - grouped,
+                                   summaries: GroupMetric.allCases.map { GroupSummary(metric: $0, groups: groups) },
+                                   fairness: FairnessMetrics(attributeGroups: groups, classCount: split.classCount))
+        }
+        return MetricsReport(sampleCount: overall.sampleCount, classCount: split.classCount, threshold: options.threshold,
+                             calibrationBins: options.calibrationBins, overall: overall, attributes: reports)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// Where each sample is counted: slot 0 is the whole split, then one slot per group of each
+/// attribute in order (attribute a, group g is slot `1 + offsets[a] + g`).
+///
+/// Every statistic is accumulated per slot in one pass, so overall and per-group metrics of all
+/// attributes come from the same loop.
+struct SlotLayout: Sendable {
+    /// 1 + the number of attributes: the slots one sample can belong to.
+    let slotsPerSample: Int
+    let slotCount: Int
+    /// Per attribute, the slot index of its group 0.
+    let firstSlot: [Int]
+    /// [n, slotsPerSample] slot indices; -1 where the sample's group is unknown.
+    let slotOf: [Int32]
+
+    init(sampleCount n: Int, attributes: [SensitiveAttribute]) {
+        slotsPerSample = 1 + attributes.count
+        var first: [Int] = []
+        var next = 1
+        for a in attributes {
+            first.append(next)
+            next += a.groupNames.count
+        }
+        firstSlot = first
+        slotCount = next
+        var slots = [Int32](repeating: -1, count: n * slotsPerSample)
+        for i in 0..<n { slots[i * slotsPerSample] = 0 }
+        for (a, attribute) in attributes.enumerated() {
+            for i in 0..<n where attribute.codes[i] >= 0 {
+                slots[i * slotsPerSample + 1 + a] = Int32(first[a]) + attribute.codes[i]
+            }
+        }
+        slotOf = slots
+    }
+}
+
+/// Everything per sample that does not change between bootstrap resamples: predicted class,
+/// loss, calibration bin, and the sorted order of each score column.
+struct PreparedSplit: Sendable {
+    let sampleCount: Int
+    let classCount: Int
+    let layout: SlotLayout
+    /// [n] true class.
+    let labels: [Int32]
+    /// [n] predicted class (threshold for binary, arg-max for multi-class).
+    let predicted: [Int32]
+    /// [n] cross-entropy of the true class, probabilities clipped like scikit-learn's log_loss.
+    let loss: [Double]
+    /// [n] calibration bin of the top-label confidence, -1 if in none.
+    let calibrationBin: [Int32]
+    /// [n] top-label confidence.
+    let confidence: [Double]
+    /// [n] whether the arg-max class is the true class (calibration's notion of correct).
+    let topLabelCorrect: [Bool]
+    let calibrationBins: Int
+    /// One rank order per AUC column: binary ranks class 1's score; multi-class each class (one-vs-rest).
+    let rankOrders: [RankOrder]
+
+    init(predictions: Predictions, attributes: [SensitiveAttribute], options: EvaluationOptions) {
+        let n = predictions.sampleCount
+        let k = predictions.classCount
+        sampleCount = n
+        classCount = k
+        calibrationBins = options.calibrationBins
+        layout = SlotLayout(sampleCount: n, attributes: attributes)
+        labels = predictions.labels
+        let p = predictions.probabilities
+        var predicted = [Int32](repeating: 0, count: n)
+        var loss = [Double](repeating: 0, count: n)
+        var confidence = [Double](repeating: 0, count: n)
+        var topCorrect = [Bool](repeating: false, count: n)
+        var bins = [Int32](repeating: -1, count: n)
+        let edges = Calibration.binEdges(count: options.calibrationBins)
+        for i in 0..<n {
+            let y = Int(predictions.labels[i])
+            var top = 0
+            var topProbability: Double
+            var trueProbability: Double
+            if predictions.isBinary {
+                let p1 = p[i], p0 = 1 - p[i]
+                predicted[i] = p1 >= options.threshold ? 1 : 0
+                // Arg-max with ties to the first class, as numpy and torch do.
+                top = p1 > p0 ? 1 : 0
+                topProbability = Swift.max(p0, p1)
+                trueProbability = y == 1 ? p1 : p0
+            } else {
+                topProbability = p[i * k]
+                for c in 1..<k where p[i * k + c] > topProbability {
+                    top = c
+                    topProbability = p[i * k + c]
+                }
+                predicted[i] = Int32(top)
+                trueProbability = p[i * k + y]
+            }
+            loss[i] = CrossEntropy.loss(probabilityOfTrueClass: trueProbability)
+            confidence[i] = topProbability
+            topCorrect[i] = top == y
+            bins[i] = Int32(Calibration.bin(of: topProbability, edges: edges))
+        }
+        self.predicted = predicted
+        self.loss = loss
+        self.confidence = confidence
+        self.topLabelCorrect = topCorrect
+        self.calibrationBin = bins
+        if predictions.isBinary {
+            rankOrders = [RankOrder(scores: predictions.scores, positiveClass: 1)]
+        } else {
+            rankOrders = (0..<k).map { c in
+                RankOrder(scores: (0..<n).map { p[$0 * k + c] }, positiveClass: c)
+            }
+        }
+    }
+}
+
+/// Per-sample cross-entropy, matching scikit-learn's `log_loss`.
+public enum CrossEntropy {
+    /// The smallest probability used: scikit-learn clips to [eps, 1 - eps] with eps the float64 machine epsilon.
+    public static let clip = Double.ulpOfOne
+
+    /// -log of the true class's probability after clipping.
+    public static func loss(probabilityOfTrueClass p: Double) -> Double {
+        -Foundation.log(Swift.min(Swift.max(p, clip), 1 - clip))
+    }
+}
