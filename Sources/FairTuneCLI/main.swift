@@ -11,7 +11,8 @@ let tool = Command(group: "fairtune", summary: """
     Version \(fairtuneVersion).
     """, subcommands: [
     envCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand]),
+    metricsCommand,
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchMetricsCommand]),
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -46,7 +46,7 @@ extension MetricsEvaluator {
             throw .invalidOption("bootstrap confidence must be in (0, 1)")
         }
         let n = split.sampleCount
-        let strata = Bootstrap.strata(labels: split.labels, attributes: attributes)
+        let strata = Bootstrap.strata(split)
         var workspace = Workspace(split: split)
         let base = report(weights: [Double](repeating: 1, count: n), workspace: &workspace)
         let targets: [(Objective, String?)] = MetricsEvaluator.headlineObjectives.flatMap { o in
@@ -101,14 +101,15 @@ public enum Bootstrap {
         return sorted[low] + (sorted[high] - sorted[low]) * t
     }
 
-    /// Sample indices grouped by (label, group of each attribute), in first-appearance order.
-    static func strata(labels: [Int32], attributes: [SensitiveAttribute]) -> [[Int32]] {
+    /// Positions grouped by (label, group of each attribute), in first-appearance order.
+    static func strata(_ split: PreparedSplit) -> [[Int32]] {
+        let perSample = split.layout.slotsPerSample
         var index: [[Int32]: Int] = [:]
         var strata: [[Int32]] = []
-        var key = [Int32](repeating: 0, count: 1 + attributes.count)
-        for i in 0..<labels.count {
-            key[0] = labels[i]
-            for (a, attribute) in attributes.enumerated() { key[1 + a] = attribute.codes[i] }
+        var key = [Int32](repeating: 0, count: perSample)
+        for i in 0..<split.sampleCount {
+            key[0] = split.labels[i]
+            for a in 1..<perSample { key[a] = split.layout.slotOf[i * perSample + a] }
             if let s = index[key] {
                 strata[s].append(Int32(i))
             } else {

@@ -59,17 +59,16 @@ enum ConfusionCounts {
     /// - Parameters:
     ///   - weights: [n] multiplicities (1 for the split itself, bootstrap counts otherwise).
     ///   - scratch: [3 * slotCount] zeros, used by the AUC passes.
-    ///   - touched: [slotCount] scratch of slot indices.
     static func accumulate(_ split: PreparedSplit, weights: [Double], into totals: inout SlotTotals,
-                           scratch: inout [Double], touched: inout [Int32]) {
+                           scratch: inout [Double]) {
         let perSample = split.layout.slotsPerSample
         let k = split.classCount
         let b = split.calibrationBins
-        let binary = k == 2
         weights.withUnsafeBufferPointer { w in
         split.layout.slotOf.withUnsafeBufferPointer { slotOf in
         split.labels.withUnsafeBufferPointer { labels in
-        split.predicted.withUnsafeBufferPointer { predicted in
+        split.hit.withUnsafeBufferPointer { hit in
+        split.predictedPositive.withUnsafeBufferPointer { positive in
         split.loss.withUnsafeBufferPointer { loss in
         split.calibrationBin.withUnsafeBufferPointer { bins in
         split.confidence.withUnsafeBufferPointer { confidence in
@@ -83,47 +82,45 @@ enum ConfusionCounts {
         totals.binConfidence.withUnsafeMutableBufferPointer { binConfidence in
         totals.binCorrect.withUnsafeMutableBufferPointer { binCorrect in
             for i in 0..<split.sampleCount {
+                // Zero weights (samples left out of a resample) add nothing; no branch on them.
                 let wi = w[i]
-                if wi == 0 { continue }
                 let y = Int(labels[i])
-                let hit = predicted[i] == labels[i]
-                let positive = binary && predicted[i] == 1
+                let wHit = wi * hit[i], wPositive = wi * positive[i], wLoss = wi * loss[i]
+                let wConfidence = wi * confidence[i], wTopCorrect = wi * topCorrect[i]
                 let bin = Int(bins[i])
                 for j in 0..<perSample {
                     let s = Int(slotOf[i * perSample + j])
                     if s < 0 { continue }
                     weight[s] += wi
                     support[s * k + y] += wi
-                    if hit { correct[s * k + y] += wi }
-                    if positive { predictedPositive[s] += wi }
-                    lossSum[s] += wi * loss[i]
+                    correct[s * k + y] += wHit
+                    predictedPositive[s] += wPositive
+                    lossSum[s] += wLoss
                     if bin >= 0 {
                         binWeight[s * b + bin] += wi
-                        binConfidence[s * b + bin] += wi * confidence[i]
-                        if topCorrect[i] { binCorrect[s * b + bin] += wi }
+                        binConfidence[s * b + bin] += wConfidence
+                        binCorrect[s * b + bin] += wTopCorrect
                     }
                 }
             }
-        }}}}}}}}}}}}}}}}
+        }}}}}}}}}}}}}}}}}
         let slotCount = split.layout.slotCount
         let columns = split.rankOrders.count
         var positives = [Double](repeating: 0, count: slotCount)
         var negatives = positives
         var credit = positives
         for (c, rank) in split.rankOrders.enumerated() {
-            split.labels.withUnsafeBufferPointer { labels in
             weights.withUnsafeBufferPointer { w in
             positives.withUnsafeMutableBufferPointer { pos in
             negatives.withUnsafeMutableBufferPointer { neg in
             credit.withUnsafeMutableBufferPointer { cr in
             scratch.withUnsafeMutableBufferPointer { scratch in
-            touched.withUnsafeMutableBufferPointer { touched in
                 pos.update(repeating: 0)
                 neg.update(repeating: 0)
                 cr.update(repeating: 0)
-                rank.accumulate(labels: labels, layout: split.layout, weights: w, positives: pos, negatives: neg,
-                                credit: cr, scratch: scratch, touched: touched)
-            }}}}}}}
+                rank.accumulate(layout: split.layout, weights: w, positives: pos, negatives: neg,
+                                credit: cr, scratch: scratch)
+            }}}}}
             for s in 0..<slotCount {
                 totals.aucPositives[s * columns + c] += positives[s]
                 totals.aucNegatives[s * columns + c] += negatives[s]

@@ -173,3 +173,16 @@ public struct EvaluationOptions: Sendable {
         self.calibrationBins = calibrationBins
     }
 }
+
+extension SensitiveAttribute {
+    /// The attribute on the samples at `indices` (in that order), with the same groups.
+    public func rows(_ indices: some Sequence<Int>) -> SensitiveAttribute {
+        SensitiveAttribute(name: name, groupNames: groupNames, validCodes: indices.map { codes[$0] })
+    }
+
+    private init(name: String, groupNames: [String], validCodes: [Int32]) {
+        self.name = name
+        self.groupNames = groupNames
+        self.codes = validCodes
+    }
+}

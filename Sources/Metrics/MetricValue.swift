@@ -81,7 +81,7 @@ public indirect enum UndefinedReason: Sendable, Equatable, CustomStringConvertib
         case .noSamples: return "no samples"
         case let .oneClass(label): return "only one class present (every label is \(label)); AUC needs both"
         case let .missingClasses(classes):
-            return "classes \(classes.map(String.init).joined(separator: ", ")) absent; one-vs-rest AUC needs every class"
+            return "class(es) \(classes.map(String.init).joined(separator: ", ")) absent; one-vs-rest AUC needs every class"
         case .noPositives: return "no samples with label 1"
         case .noNegatives: return "no samples with label 0"
         case .binaryOnly: return "defined for binary labels only"

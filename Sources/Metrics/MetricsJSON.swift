@@ -22,14 +22,26 @@ public indirect enum JSONValue: Sendable, Equatable {
         case let .string(s): return JSONValue.quote(s)
         case let .array(items):
             if items.isEmpty { return "[]" }
-            if items.allSatisfy({ if case .number = $0 { return true }; if case .string = $0 { return true }; return false }) {
+            if items.allSatisfy(\.isScalar) {
                 return "[" + items.map { $0.rendered() }.joined(separator: ", ") + "]"
             }
             return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
         case let .object(pairs):
             if pairs.isEmpty { return "{}" }
+            if pairs.allSatisfy({ $0.1.isScalar }) {
+                // Metric values ({"value": x}) stay on one line.
+                return "{" + pairs.map { JSONValue.quote($0.0) + ": " + $0.1.rendered() }.joined(separator: ", ") + "}"
+            }
             return "{\n" + pairs.map { inner + JSONValue.quote($0.0) + ": " + $0.1.rendered(indent: inner) }
                 .joined(separator: ",\n") + "\n" + indent + "}"
+        }
+    }
+
+    /// Whether the value is a number, string, bool or null.
+    var isScalar: Bool {
+        switch self {
+        case .array, .object: return false
+        default: return true
         }
     }
 

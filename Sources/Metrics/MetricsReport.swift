@@ -120,19 +120,17 @@ public struct MetricsEvaluator: Sendable {
     struct Workspace {
         var totals: SlotTotals
         var scratch: [Double]
-        var touched: [Int32]
 
         init(split: PreparedSplit) {
             totals = SlotTotals(split: split)
             scratch = [Double](repeating: 0, count: 3 * split.layout.slotCount)
-            touched = [Int32](repeating: 0, count: split.layout.slotCount)
         }
     }
 
-    /// The report of the split with sample i counted `weights[i]` times.
+    /// The report of the split with the sample at position p (see `PreparedSplit`) counted `weights[p]` times.
     func report(weights: [Double], workspace w: inout Workspace) -> MetricsReport {
         w.totals.reset()
-        ConfusionCounts.accumulate(split, weights: weights, into: &w.totals, scratch: &w.scratch, touched: &w.touched)
+        ConfusionCounts.accumulate(split, weights: weights, into: &w.totals, scratch: &w.scratch)
         let totals = w.totals
         let overall = GroupMetrics(name: "all", totals: totals, slot: 0)
         let reports = attributes.enumerated().map { (a, attribute) in

@@ -11,8 +11,12 @@ struct RankOrder: Sendable {
     let blockStarts: [Int32]
     /// The class whose samples count as positives (one-vs-rest).
     let positiveClass: Int32
+    /// [n] 1 where the sample at `order[j]` is a positive, else 0 (in sorted order, so the pass
+    /// reads it sequentially and multiplies instead of branching).
+    let positiveInOrder: [Double]
 
-    init(scores: [Double], positiveClass: Int) {
+    /// Sorts `scores` ([n]); `labels` ([n] classes) say which samples are positives.
+    init(scores: [Double], labels: [Int32], positiveClass: Int) {
         let n = scores.count
         var order = (0..<n).map { Int32($0) }
         scores.withUnsafeBufferPointer { s in
@@ -27,21 +31,20 @@ struct RankOrder: Sendable {
         self.order = order
         self.blockStarts = starts
         self.positiveClass = Int32(positiveClass)
+        self.positiveInOrder = order.map { labels[Int($0)] == Int32(positiveClass) ? 1 : 0 }
     }
 
     /// Adds, per slot, the weight of positives and negatives and the Mann-Whitney credit
     /// (Σ over positives of weight × (negative weight below + half the tied negative weight)).
     ///
     /// - Parameters:
-    ///   - labels: [n] class of each sample.
     ///   - layout: the slots each sample counts in.
     ///   - weights: [n] multiplicity of each sample (1 for the split itself).
     ///   - positives, negatives, credit: [slotCount] sums, added to.
     ///   - scratch: [3 * slotCount] zeros on entry and on return (block sums and the negatives below).
-    func accumulate(labels: UnsafeBufferPointer<Int32>, layout: SlotLayout, weights: UnsafeBufferPointer<Double>,
+    func accumulate(layout: SlotLayout, weights: UnsafeBufferPointer<Double>,
                     positives: UnsafeMutableBufferPointer<Double>, negatives: UnsafeMutableBufferPointer<Double>,
-                    credit: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>,
-                    touched: UnsafeMutableBufferPointer<Int32>) {
+                    credit: UnsafeMutableBufferPointer<Double>, scratch: UnsafeMutableBufferPointer<Double>) {
         let slotCount = layout.slotCount
         let perSample = layout.slotsPerSample
         // scratch = [blockPositive | blockNegative | negativeBelow], each [slotCount].
@@ -49,35 +52,39 @@ struct RankOrder: Sendable {
         let blockNegative = blockPositive + slotCount
         let negativeBelow = blockNegative + slotCount
         order.withUnsafeBufferPointer { order in
+        positiveInOrder.withUnsafeBufferPointer { positive in
         blockStarts.withUnsafeBufferPointer { starts in
         layout.slotOf.withUnsafeBufferPointer { slotOf in
             for block in 0..<(starts.count - 1) {
-                var touchedCount = 0
-                for j in Int(starts[block])..<Int(starts[block + 1]) {
+                let range = Int(starts[block])..<Int(starts[block + 1])
+                // Sum the block's positives and negatives per slot...
+                for j in range {
                     let i = Int(order[j])
-                    let w = weights[i]
-                    if w == 0 { continue }
-                    let sums = labels[i] == positiveClass ? blockPositive : blockNegative
+                    let wPositive = weights[i] * positive[j]
+                    let wNegative = weights[i] - wPositive
                     for k in 0..<perSample {
                         let s = Int(slotOf[i * perSample + k])
                         if s < 0 { continue }
-                        if blockPositive[s] == 0 && blockNegative[s] == 0 {
-                            touched[touchedCount] = Int32(s)
-                            touchedCount += 1
-                        }
-                        sums[s] += w
+                        blockPositive[s] += wPositive
+                        blockNegative[s] += wNegative
                     }
                 }
-                for t in 0..<touchedCount {
-                    let s = Int(touched[t])
-                    credit[s] += blockPositive[s] * (negativeBelow[s] + 0.5 * blockNegative[s])
-                    positives[s] += blockPositive[s]
-                    negativeBelow[s] += blockNegative[s]
-                    blockPositive[s] = 0
-                    blockNegative[s] = 0
+                // ...then credit them once per slot: a slot met again finds its block sums zeroed
+                // and adds nothing, so no bookkeeping of which slots were met (and no branches).
+                for j in range {
+                    let i = Int(order[j])
+                    for k in 0..<perSample {
+                        let s = Int(slotOf[i * perSample + k])
+                        if s < 0 { continue }
+                        credit[s] += blockPositive[s] * (negativeBelow[s] + 0.5 * blockNegative[s])
+                        positives[s] += blockPositive[s]
+                        negativeBelow[s] += blockNegative[s]
+                        blockPositive[s] = 0
+                        blockNegative[s] = 0
+                    }
                 }
             }
-        }}}
+        }}}}
         for s in 0..<slotCount {
             negatives[s] += negativeBelow[s]
             negativeBelow[s] = 0

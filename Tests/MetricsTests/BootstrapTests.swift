@@ -58,7 +58,8 @@ final class BootstrapTests: XCTestCase {
             }
             let materialized = try MetricsEvaluator(predictions: predictions, attributes: attributes, options: evaluator.options).evaluate()
             var workspace = MetricsEvaluator.Workspace(split: evaluator.split)
-            assertSameReport(evaluator.report(weights: weights, workspace: &workspace), materialized, c["name"] as! String)
+            let atPositions = evaluator.split.sampleAtPosition.map { weights[Int($0)] }
+            assertSameReport(evaluator.report(weights: atPositions, workspace: &workspace), materialized, c["name"] as! String)
         }
     }
 
