@@ -31,15 +31,14 @@ enum DistributedMetrics {
         return Share(scores: scores.flatMap { $0 }, labels: labels.flatMap { $0 }, attributes: attributes)
     }
 
-    /// Gathers the split at rank 0 and evaluates it there (and bootstraps it if `bootstrap` is set).
-    /// Collective. - Returns: the report on rank 0, nil elsewhere.
-    static func evaluate(_ share: Share, classCount: Int, kind: ScoreKind, options: EvaluationOptions,
+    /// Gathers the split at rank 0 and evaluates it there (and bootstraps it if `bootstrap` is set);
+    /// `scoreColumns` as in `Predictions.scores(_:columns:kind:labels:)`. Collective.
+    /// - Returns: the report (and intervals) on rank 0, nil elsewhere.
+    static func evaluate(_ share: Share, scoreColumns: Int, kind: ScoreKind, options: EvaluationOptions,
                          bootstrap: BootstrapOptions?, on communicator: Communicator) throws
         -> (MetricsReport, [BootstrapInterval]?)? {
         guard let all = try gather(share, on: communicator) else { return nil }
-        let predictions = classCount == 2
-            ? try Predictions.binary(scores: all.scores, kind: kind, labels: all.labels)
-            : try Predictions.multiClass(scores: all.scores, classCount: classCount, kind: kind, labels: all.labels)
+        let predictions = try Predictions.scores(all.scores, columns: scoreColumns, kind: kind, labels: all.labels)
         let evaluator = try MetricsEvaluator(predictions: predictions, attributes: all.attributes, options: options)
         return (evaluator.evaluate(), try bootstrap.map { try evaluator.bootstrap($0) })
     }

@@ -51,7 +51,7 @@ let metricsCommand = Command(CommandSpec(
         let share = table.rows((n * world.rank / world.size)..<(n * (world.rank + 1) / world.size))
         guard let result = try DistributedMetrics.evaluate(
             .init(scores: share.scores, labels: share.labels, attributes: share.attributes),
-            classCount: table.classCount, kind: kind, options: options, bootstrap: bootstrap, on: world)
+            scoreColumns: scoreColumns.count, kind: kind, options: options, bootstrap: bootstrap, on: world)
         else { return ExitStatus.success }
         (report, intervals) = result
     } else {

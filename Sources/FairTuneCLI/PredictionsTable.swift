@@ -85,9 +85,7 @@ struct PredictionsTable {
     /// The evaluator of these predictions; value errors name the file's line and column.
     func evaluator(kind: ScoreKind, options: EvaluationOptions) throws -> MetricsEvaluator {
         do {
-            let predictions = classCount == 2
-                ? try Predictions.binary(scores: scores, kind: kind, labels: labels)
-                : try Predictions.multiClass(scores: scores, classCount: classCount, kind: kind, labels: labels)
+            let predictions = try Predictions.scores(scores, columns: scoreColumns.count, kind: kind, labels: labels)
             return try MetricsEvaluator(predictions: predictions, attributes: attributes, options: options)
         } catch let error {
             switch error {

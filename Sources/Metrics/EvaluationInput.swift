@@ -92,6 +92,13 @@ public struct Predictions: Sendable {
         return try Predictions(scores: scores, classCount: classCount, columns: classCount, kind: kind, labels: labels)
     }
 
+    /// Scores as a table of `columns` columns ([n, columns] row-major): one column is binary
+    /// (class 1's score), K >= 2 columns are the K classes' scores.
+    public static func scores(_ scores: [Double], columns: Int, kind: ScoreKind, labels: [Int]) throws(MetricsError) -> Predictions {
+        columns == 1 ? try .binary(scores: scores, kind: kind, labels: labels)
+            : try .multiClass(scores: scores, classCount: columns, kind: kind, labels: labels)
+    }
+
     private init(scores: [Double], classCount: Int, columns: Int, kind: ScoreKind, labels: [Int]) throws(MetricsError) {
         let n = labels.count
         guard scores.count == n * columns else {

@@ -90,6 +90,28 @@ final class MetricsCLITests: XCTestCase {
         XCTAssertEqual(intervals.first { $0["objective"] as? String == "worst_group_auc" }?["defined_resamples"] as? Int, 0)
     }
 
+    func testTwoScoreColumnsAreBinaryWithColumnTwoAsClassOne() throws {
+        let binary = try String(contentsOf: fixtures.appendingPathComponent("predictions_binary.csv"), encoding: .utf8)
+        var lines = ["label,q0,q1,sex"]
+        for line in binary.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let p = Double(f[2])!
+            lines.append("\(f[1]),\(1 - p),\(p),\(f[3])")
+        }
+        let path = try writeCSV(lines.joined(separator: "\n") + "\n")
+        let out = work.appendingPathComponent("two.json")
+        let result = try fairtune(["metrics", "--predictions", path, "--score-column", "q0", "--score-column", "q1",
+                                   "--group-column", "sex", "--out", out.path])
+        XCTAssertEqual(result.status, 0, result.err)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
+        XCTAssertEqual(report["classes"] as? Int, 2)
+        let expected = try fixtureCase("random_binary_two_attributes")["expected"] as! [String: Any]
+        for key in ["auc", "accuracy", "tpr", "loss"] {
+            XCTAssertEqual(value((report["overall"] as! [String: Any])[key])!,
+                           value((expected["overall"] as! [String: Any])[key])!, accuracy: 1e-9, key)
+        }
+    }
+
     private func writeCSV(_ text: String) throws -> String {
         let url = work.appendingPathComponent("p.csv")
         try text.write(to: url, atomically: true, encoding: .utf8)

@@ -34,7 +34,7 @@ final class BootstrapTests: XCTestCase {
     /// written out sample by sample (the bootstrap's fast path against the plain one).
     func testWeightedResampleEqualsMaterializedResample() throws {
         for c in try MetricsFixtures.cases() {
-            let evaluator = try MetricsFixtures.evaluator(c)
+            let evaluator = try c.evaluator()
             let n = evaluator.split.sampleCount
             var generator = Xoshiro256(seed: 11)
             var weights = [Double](repeating: 0, count: n)
@@ -44,28 +44,21 @@ final class BootstrapTests: XCTestCase {
                 weights[i] += 1
                 rows.append(i)
             }
-            let classes = c["classes"] as! Int
-            let scores = c["scores"] as! [Double]
-            let labels = c["labels"] as! [Int]
-            let columns = classes == 2 ? 1 : classes
-            let kind = ScoreKind(rawValue: c["kind"] as! String)!
-            let resampledScores = rows.flatMap { scores[($0 * columns)..<(($0 + 1) * columns)] }
-            let predictions = classes == 2
-                ? try Predictions.binary(scores: resampledScores, kind: kind, labels: rows.map { labels[$0] })
-                : try Predictions.multiClass(scores: resampledScores, classCount: classes, kind: kind, labels: rows.map { labels[$0] })
+            let resampledScores = rows.flatMap { c.scores[($0 * c.columns)..<(($0 + 1) * c.columns)] }
+            let predictions = try Predictions.scores(resampledScores, columns: c.columns, kind: ScoreKind(rawValue: c.kind)!,
+                                                     labels: rows.map { c.labels[$0] })
             let attributes = try evaluator.attributes.map { a in
                 try SensitiveAttribute(name: a.name, groupNames: a.groupNames, codes: rows.map { Int(a.codes[$0]) })
             }
             let materialized = try MetricsEvaluator(predictions: predictions, attributes: attributes, options: evaluator.options).evaluate()
             var workspace = MetricsEvaluator.Workspace(split: evaluator.split)
             let atPositions = evaluator.split.sampleAtPosition.map { weights[Int($0)] }
-            assertSameReport(evaluator.report(weights: atPositions, workspace: &workspace), materialized, c["name"] as! String)
+            assertSameReport(evaluator.report(weights: atPositions, workspace: &workspace), materialized, c.name)
         }
     }
 
     func testSameSeedSameIntervalsAndStrataKeepGroupsMeasurable() throws {
-        let c = try MetricsFixtures.cases().first { $0["name"] as? String == "random_binary_two_attributes" }!
-        let evaluator = try MetricsFixtures.evaluator(c)
+        let evaluator = try MetricsFixtures.named("random_binary_two_attributes").evaluator()
         let options = BootstrapOptions(resamples: 200, seed: 5, confidence: 0.9)
         let first = try evaluator.bootstrap(options)
         XCTAssertEqual(first, try evaluator.bootstrap(options))
@@ -85,8 +78,7 @@ final class BootstrapTests: XCTestCase {
     }
 
     func testUndefinedObjectiveStaysUndefinedInEveryResample() throws {
-        let c = try MetricsFixtures.cases().first { $0["name"] as? String == "tiny_and_one_class_groups" }!
-        let intervals = try MetricsFixtures.evaluator(c).bootstrap(BootstrapOptions(resamples: 50, seed: 1))
+        let intervals = try MetricsFixtures.named("tiny_and_one_class_groups").evaluator().bootstrap(BootstrapOptions(resamples: 50, seed: 1))
         let worst = intervals.first { $0.objective == .worstGroupAUC }!
         XCTAssertEqual(worst.definedResamples, 0)
         XCTAssertEqual(worst.lower, .undefined(.noDefinedResamples(resamples: 50)))

@@ -2,64 +2,119 @@ import Foundation
 import XCTest
 @testable import Metrics
 
-/// The fixtures written by data-prep/fixtures/make_metrics_fixtures.py.
+// The fixtures written by data-prep/fixtures/make_metrics_fixtures.py. Read with JSONDecoder:
+// JSONSerialization on Linux can be 1 ulp off, which moves a score across a bin edge.
+
+/// One metric as the fixture states it: a value, or null with our reason code.
+struct FixtureMetric: Decodable {
+    let value: Double?
+    let undefined: String?
+}
+
+/// scikit-learn/fairlearn values for one group (or the whole split).
+struct FixtureGroup: Decodable {
+    let name: String?
+    let samples: Int
+    let class_counts: [Int]?
+    let auc, accuracy, balanced_accuracy, tpr, fpr, selection_rate, loss, ece: FixtureMetric
+    /// fairlearn's TPR (0 without positives), binary only.
+    let fairlearn_tpr: Double?
+
+    func metric(_ m: GroupMetric) -> FixtureMetric {
+        switch m {
+        case .auc: return auc
+        case .accuracy: return accuracy
+        case .balancedAccuracy: return balanced_accuracy
+        case .truePositiveRate: return tpr
+        case .falsePositiveRate: return fpr
+        case .loss: return loss
+        case .calibrationError: return ece
+        }
+    }
+}
+
+/// fairlearn's metrics of one attribute; nil where fairlearn gives NaN.
+struct FixtureFairness: Decodable {
+    let binary_only: Bool?
+    let groups_present: Int?
+    let eod_worst_case, eod_mean, eor_worst_case, eor_mean: Double?
+    let tpr_difference, fpr_difference, tpr_ratio, fpr_ratio, dpd, dpr: Double?
+}
+
+struct FixtureAttributeExpected: Decodable {
+    let name: String
+    let unknown_group_samples: Int
+    let groups: [FixtureGroup]
+    let fairness: FixtureFairness
+}
+
+struct FixtureAttribute: Decodable {
+    let name: String
+    let groups: [String]
+    let codes: [Int]
+}
+
+struct FixtureCase: Decodable {
+    struct Expected: Decodable {
+        let overall: FixtureGroup
+        let attributes: [FixtureAttributeExpected]
+    }
+    let name: String
+    let classes: Int
+    let kind: String
+    let threshold: Double
+    let labels: [Int]
+    /// [n] for binary, [n, classes] row-major otherwise.
+    let scores: [Double]
+    let attributes: [FixtureAttribute]
+    let expected: Expected
+
+    var columns: Int { classes == 2 ? 1 : classes }
+
+    /// The evaluator of this case, built from its inputs.
+    func evaluator() throws -> MetricsEvaluator {
+        let predictions = try Predictions.scores(scores, columns: columns, kind: try XCTUnwrap(ScoreKind(rawValue: kind)), labels: labels)
+        let attributes = try self.attributes.map { try SensitiveAttribute(name: $0.name, groupNames: $0.groups, codes: $0.codes) }
+        return try MetricsEvaluator(predictions: predictions, attributes: attributes, options: EvaluationOptions(threshold: threshold))
+    }
+}
+
 enum MetricsFixtures {
     static let directory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/metrics")
 
-    static func json(_ name: String) throws -> Any {
-        let data = try Data(contentsOf: directory.appendingPathComponent(name))
-        return try JSONSerialization.jsonObject(with: data)
+    static func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(contentsOf: directory.appendingPathComponent(name)))
     }
 
     /// Every case of cases.json.
-    static func cases() throws -> [[String: Any]] {
-        let root = try XCTUnwrap(json("cases.json") as? [String: Any])
-        return try XCTUnwrap(root["cases"] as? [[String: Any]])
+    static func cases() throws -> [FixtureCase] {
+        struct File: Decodable { let cases: [FixtureCase] }
+        return try decode(File.self, "cases.json").cases
     }
 
-    /// The evaluator of one case, built from its inputs.
-    static func evaluator(_ c: [String: Any]) throws -> MetricsEvaluator {
-        let classes = try XCTUnwrap(c["classes"] as? Int)
-        let kind = try XCTUnwrap(ScoreKind(rawValue: try XCTUnwrap(c["kind"] as? String)))
-        let labels = try XCTUnwrap(c["labels"] as? [Int])
-        let scores = try XCTUnwrap(c["scores"] as? [Double])
-        let predictions = classes == 2
-            ? try Predictions.binary(scores: scores, kind: kind, labels: labels)
-            : try Predictions.multiClass(scores: scores, classCount: classes, kind: kind, labels: labels)
-        let attributes = try XCTUnwrap(c["attributes"] as? [[String: Any]]).map { a in
-            try SensitiveAttribute(name: try XCTUnwrap(a["name"] as? String),
-                                   groupNames: try XCTUnwrap(a["groups"] as? [String]),
-                                   codes: try XCTUnwrap(a["codes"] as? [Int]))
-        }
-        let threshold = try XCTUnwrap(c["threshold"] as? Double)
-        return try MetricsEvaluator(predictions: predictions, attributes: attributes,
-                                    options: EvaluationOptions(threshold: threshold))
+    static func named(_ name: String) throws -> FixtureCase {
+        try XCTUnwrap(cases().first { $0.name == name })
     }
 }
 
-/// Asserts `actual` equals a fixture entry `{"value": x}` to 1e-9, or is undefined with the
-/// fixture's reason code `{"value": null, "undefined": code}`.
-func assertMetric(_ actual: MetricValue, _ expected: Any?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    guard let entry = expected as? [String: Any] else {
-        XCTFail("\(what): fixture entry missing", file: file, line: line)
-        return
-    }
-    if let v = entry["value"] as? Double {
+/// Asserts `actual` equals the fixture's value to 1e-9, or is undefined with the fixture's reason code.
+func assertMetric(_ actual: MetricValue, _ expected: FixtureMetric, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    if let v = expected.value {
         guard let a = actual.doubleValue else {
             XCTFail("\(what): expected \(v), got \(actual)", file: file, line: line)
             return
         }
         XCTAssertEqual(a, v, accuracy: 1e-9, what, file: file, line: line)
     } else {
-        XCTAssertEqual(actual.undefinedReason?.code, entry["undefined"] as? String, "\(what): got \(actual)", file: file, line: line)
+        XCTAssertEqual(actual.undefinedReason?.code, expected.undefined, "\(what): got \(actual)", file: file, line: line)
     }
 }
 
-/// Asserts `actual` equals a plain fixture number to 1e-9, or is undefined where the fixture has null (NaN).
-func assertNumberOrUndefined(_ actual: MetricValue, _ expected: Any?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    if let v = expected as? Double {
+/// Asserts `actual` equals fairlearn's number to 1e-9, or is undefined where fairlearn gives NaN (nil).
+func assertNumberOrUndefined(_ actual: MetricValue, _ expected: Double?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    if let v = expected {
         guard let a = actual.doubleValue else {
             XCTFail("\(what): expected \(v), got \(actual)", file: file, line: line)
             return
