@@ -101,6 +101,7 @@ func writeAtomically(_ text: String, to path: String) throws {
 
 /// The human-readable summary printed by `fairtune metrics`.
 enum MetricsTable {
+    /// The report (and bootstrap intervals) as aligned text, then the reasons of every n/a.
     static func render(_ r: MetricsReport, intervals: [BootstrapInterval]?, bootstrap: BootstrapOptions?, source: String) -> String {
         var lines: [String] = []
         var notes: [String] = []

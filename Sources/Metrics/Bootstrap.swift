@@ -1,10 +1,13 @@
 /// Settings of the percentile bootstrap.
 public struct BootstrapOptions: Sendable {
+    /// How many resamples to draw.
     public var resamples: Int
+    /// Seed of the xoshiro256** generator; with the same rows in the same order, the same intervals.
     public var seed: UInt64
     /// Central coverage of the interval, e.g. 0.95 for the 2.5th to 97.5th percentile.
     public var confidence: Double
 
+    /// Defaults: 1000 resamples, seed 0, 95% intervals.
     public init(resamples: Int = 1000, seed: UInt64 = 0, confidence: Double = 0.95) {
         self.resamples = resamples
         self.seed = seed
@@ -14,15 +17,19 @@ public struct BootstrapOptions: Sendable {
 
 /// A percentile bootstrap interval of one headline objective.
 public struct BootstrapInterval: Sendable, Equatable {
+    /// What the interval is for.
     public let objective: Objective
     /// The attribute for group objectives.
     public let attribute: String?
     /// The value on the split itself.
     public let estimate: MetricValue
+    /// The (1 − confidence)/2 percentile of the defined resampled values.
     public let lower: MetricValue
+    /// The (1 + confidence)/2 percentile.
     public let upper: MetricValue
     /// Resamples in which the objective was defined; the percentiles use these only.
     public let definedResamples: Int
+    /// Resamples drawn.
     public let resamples: Int
 }
 
@@ -125,6 +132,7 @@ public enum Bootstrap {
 public struct Xoshiro256: RandomNumberGenerator, Sendable {
     private var s0, s1, s2, s3: UInt64
 
+    /// A generator whose whole state comes from `seed`.
     public init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {
@@ -137,6 +145,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17

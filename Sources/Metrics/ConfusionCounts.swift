@@ -4,9 +4,13 @@
 /// `classSupport`/`classCorrect` are [slotCount, K], `bin*` are [slotCount, B], `auc*` are
 /// [slotCount, C]; the rest are [slotCount].
 struct SlotTotals: Sendable {
+    /// See `SlotLayout`.
     let slotCount: Int
+    /// K.
     let classCount: Int
+    /// C: 1 for binary, K for multi-class (one-vs-rest).
     let aucColumns: Int
+    /// B.
     let calibrationBins: Int
     /// Total sample weight.
     var weight: [Double]
@@ -16,14 +20,22 @@ struct SlotTotals: Sendable {
     var classCorrect: [Double]
     /// Weight of samples predicted positive (binary).
     var predictedPositive: [Double]
+    /// Weighted sum of per-sample losses.
     var lossSum: [Double]
+    /// Weight in each calibration bin.
     var binWeight: [Double]
+    /// Weighted sum of top-label confidences in each bin.
     var binConfidence: [Double]
+    /// Weight of top-label-correct samples in each bin.
     var binCorrect: [Double]
+    /// Weight of the AUC column's positives (samples of its class).
     var aucPositives: [Double]
+    /// Weight of the AUC column's negatives.
     var aucNegatives: [Double]
+    /// Mann-Whitney credit: Σ positive weight × (negative weight below + half the tied).
     var aucCredit: [Double]
 
+    /// Zero sums shaped for `split`.
     init(split: PreparedSplit) {
         slotCount = split.layout.slotCount
         classCount = split.classCount

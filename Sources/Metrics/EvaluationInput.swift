@@ -3,7 +3,9 @@ import Foundation
 /// What the model's scores are: probabilities, or logits that are turned into probabilities
 /// (sigmoid for binary, softmax for multi-class) before loss, calibration and thresholding.
 public enum ScoreKind: String, Sendable, CaseIterable {
+    /// Values in [0, 1]; multi-class rows sum to 1.
     case probabilities
+    /// Any finite numbers.
     case logits
 }
 
@@ -51,18 +53,21 @@ public enum MetricsError: Error, Equatable, CustomStringConvertible {
 /// Binary: one score per sample, the score of class 1 (shape [n]). Multi-class: one score per
 /// class, row-major (shape [n, K]). Labels are class indices 0..<K.
 public struct Predictions: Sendable {
+    /// n.
     public let sampleCount: Int
     /// K; 2 for binary.
     public let classCount: Int
     /// The scores as given: [n] for binary, [n, K] row-major for multi-class. Binary AUC ranks
     /// these directly (a logit ranks like its probability without saturating at 1).
     public let scores: [Double]
+    /// What `scores` are.
     public let kind: ScoreKind
     /// Probabilities: [n] (class 1) for binary, [n, K] for multi-class.
     public let probabilities: [Double]
     /// [n] class indices.
     public let labels: [Int32]
 
+    /// Whether there are two classes (one score per sample).
     public var isBinary: Bool { classCount == 2 }
 
     /// Binary predictions: `scores[i]` is the probability or logit of class 1; labels are 0 or 1.
@@ -151,7 +156,9 @@ public struct Predictions: Sendable {
 /// One sensitive attribute on every sample: group names and each sample's group code
 /// (0..<groupNames.count, or -1 for "unknown": counted overall, in no group).
 public struct SensitiveAttribute: Sendable {
+    /// Shown in reports and used to ask for group objectives (`sex`).
     public let name: String
+    /// Group g's name is `groupNames[g]`.
     public let groupNames: [String]
     /// [n] group codes.
     public let codes: [Int32]
@@ -175,6 +182,7 @@ public struct EvaluationOptions: Sendable {
     /// Equal-width confidence bins of the expected calibration error.
     public var calibrationBins: Int
 
+    /// Defaults: threshold 0.5, 15 bins (as the FairTune reference's ECE).
     public init(threshold: Double = 0.5, calibrationBins: Int = 15) {
         self.threshold = threshold
         self.calibrationBins = calibrationBins

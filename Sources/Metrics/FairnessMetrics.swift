@@ -13,6 +13,7 @@ public struct FairnessMetrics: Sendable, Equatable {
     public let falsePositiveRateDifference: MetricValue
     /// min / max of the group TPRs; 0/0 undefined.
     public let truePositiveRateRatio: MetricValue
+    /// min / max of the group FPRs; 0/0 undefined.
     public let falsePositiveRateRatio: MetricValue
     /// `equalized_odds_difference(agg="worst_case")`: the larger of the TPR and FPR differences.
     public let equalizedOddsDifference: MetricValue
@@ -33,6 +34,7 @@ public struct FairnessMetrics: Sendable, Equatable {
     /// Groups without samples, left out as fairlearn never sees them.
     public let emptyGroups: [String]
 
+    /// fairlearn's metrics from the attribute's per-group metrics.
     init(attributeGroups groups: [GroupMetrics], classCount: Int) {
         let present = groups.filter { $0.sampleCount > 0 }
         emptyGroups = groups.filter { $0.sampleCount == 0 }.map(\.name)

@@ -19,12 +19,15 @@ public enum GroupMetric: String, Sendable, CaseIterable {
 
 /// Metrics of one group (or of the whole split) over all its samples.
 public struct GroupMetrics: Sendable, Equatable {
+    /// The group's name (`all` for the whole split).
     public let name: String
+    /// Samples in the group (with multiplicity in a bootstrap resample).
     public let sampleCount: Int
     /// Samples per true class.
     public let classCounts: [Int]
     /// ROC AUC (binary) or one-vs-rest macro AUC (multi-class); ties count half.
     public let auc: MetricValue
+    /// Share of samples predicted as their true class.
     public let accuracy: MetricValue
     /// Mean recall over the classes present, as scikit-learn's `balanced_accuracy_score`.
     public let balancedAccuracy: MetricValue
@@ -117,14 +120,20 @@ public struct GroupMetrics: Sendable, Equatable {
 /// Undefined (naming the group) as soon as any group's value is undefined: a worst-group
 /// objective that skipped the group would reward models whose weakest group cannot be measured.
 public struct GroupSummary: Sendable, Equatable {
+    /// The metric summarised.
     public let metric: GroupMetric
+    /// The best group's value (the largest, or the smallest for lower-is-better metrics).
     public let best: MetricValue
+    /// The first group with the best value; nil when undefined.
     public let bestGroup: String?
+    /// The worst group's value.
     public let worst: MetricValue
+    /// The first group with the worst value; nil when undefined.
     public let worstGroup: String?
     /// |best − worst|.
     public let gap: MetricValue
 
+    /// Summarises `metric` over `groups`.
     init(metric: GroupMetric, groups: [GroupMetrics]) {
         self.metric = metric
         var values: [(String, Double)] = []

@@ -2,11 +2,14 @@
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
+    /// A finite number (undefined metrics are objects, never NaN).
     case number(Double)
     case string(String)
     case array([JSONValue])
+    /// Keys in the order given.
     case object([(String, JSONValue)])
 
+    /// Equal when the rendered texts are equal.
     public static func == (a: JSONValue, b: JSONValue) -> Bool { a.rendered() == b.rendered() }
 
     /// The value as indented JSON text (two spaces), numbers in shortest round-trip form.

@@ -1,5 +1,6 @@
 /// The metrics of one sensitive attribute: each group, the summaries over groups, fairlearn's metrics.
 public struct AttributeReport: Sendable, Equatable {
+    /// The attribute's name.
     public let name: String
     /// One entry per declared group, in code order (including empty groups).
     public let groups: [GroupMetrics]
@@ -7,6 +8,7 @@ public struct AttributeReport: Sendable, Equatable {
     public let unknownCount: Int
     /// Best/worst/gap per `GroupMetric`, in `GroupMetric.allCases` order.
     public let summaries: [GroupSummary]
+    /// fairlearn's equalized-odds and demographic-parity metrics.
     public let fairness: FairnessMetrics
 
     /// The summary of `metric`.
@@ -19,19 +21,33 @@ public struct AttributeReport: Sendable, Equatable {
 }
 
 /// What a search or a report can optimise: one number with a typed "undefined".
+/// The raw values name them in JSON and on command lines.
 public enum Objective: String, Sendable, CaseIterable {
+    /// Overall AUC (whole split, unknown groups included).
     case auc
+    /// Overall accuracy.
     case accuracy
+    /// Overall balanced accuracy.
     case balancedAccuracy = "balanced_accuracy"
+    /// Overall mean cross-entropy.
     case loss
+    /// Overall expected calibration error.
     case calibrationError = "ece"
+    /// The lowest group AUC of an attribute; undefined if any group's AUC is.
     case worstGroupAUC = "worst_group_auc"
+    /// Highest minus lowest group AUC; undefined if any group's AUC is.
     case aucGap = "auc_gap"
+    /// The lowest group accuracy.
     case worstGroupAccuracy = "worst_group_accuracy"
+    /// The largest group mean loss.
     case maxGroupLoss = "max_group_loss"
+    /// fairlearn's equalized-odds difference (worst case).
     case equalizedOddsDifference = "eod"
+    /// fairlearn's equalized-odds ratio (worst case).
     case equalizedOddsRatio = "eor"
+    /// fairlearn's demographic-parity difference.
     case demographicParityDifference = "dpd"
+    /// fairlearn's demographic-parity ratio.
     case demographicParityRatio = "dpr"
 
     /// Whether the objective compares groups of an attribute.
@@ -45,11 +61,17 @@ public enum Objective: String, Sendable, CaseIterable {
 
 /// Every metric of a split: overall, per group of each attribute, and fairness.
 public struct MetricsReport: Sendable, Equatable {
+    /// n.
     public let sampleCount: Int
+    /// K.
     public let classCount: Int
+    /// The binary decision threshold on P(class 1).
     public let threshold: Double
+    /// Bins of the calibration error.
     public let calibrationBins: Int
+    /// The whole split, unknown-group samples included.
     public let overall: GroupMetrics
+    /// One report per sensitive attribute, in the order given.
     public let attributes: [AttributeReport]
 
     /// The attribute called `name`.
@@ -90,7 +112,9 @@ public struct MetricsReport: Sendable, Equatable {
 /// from weighted sums; the bootstrap reuses the preparation with resampling weights.
 public struct MetricsEvaluator: Sendable {
     let split: PreparedSplit
+    /// The sensitive attributes, in report order.
     public let attributes: [SensitiveAttribute]
+    /// Threshold and calibration bins.
     public let options: EvaluationOptions
 
     /// - Throws: `MetricsError` when an attribute's length differs from the predictions', a name
@@ -119,8 +143,10 @@ public struct MetricsEvaluator: Sendable {
     /// Reusable buffers for one pass (one per bootstrap loop, not per resample).
     struct Workspace {
         var totals: SlotTotals
+        /// [3 * slotCount] for the AUC passes.
         var scratch: [Double]
 
+        /// Buffers shaped for `split`.
         init(split: PreparedSplit) {
             totals = SlotTotals(split: split)
             scratch = [Double](repeating: 0, count: 3 * split.layout.slotCount)
