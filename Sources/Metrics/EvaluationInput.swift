@@ -20,6 +20,7 @@ public enum MetricsError: Error, Equatable, CustomStringConvertible {
     case tooFewClasses(Int)
     case duplicateAttribute(String)
     case unknownAttribute(String, known: [String])
+    case attributeRequired(objective: String)
     case invalidOption(String)
 
     public var description: String {
@@ -42,6 +43,8 @@ public enum MetricsError: Error, Equatable, CustomStringConvertible {
             return "sensitive attribute '\(name)' given twice"
         case let .unknownAttribute(name, known):
             return "no sensitive attribute '\(name)' (have: \(known.joined(separator: ", ")))"
+        case let .attributeRequired(objective):
+            return "objective '\(objective)' compares groups; name the sensitive attribute"
         case let .invalidOption(text):
             return text
         }

@@ -83,7 +83,8 @@ public struct MetricsReport: Sendable, Equatable {
     }
 
     /// The value of `objective`; `attribute` names the attribute for group objectives.
-    /// - Throws: `MetricsError.unknownAttribute` if a group objective names no known attribute.
+    /// - Throws: `MetricsError.attributeRequired` for a group objective without an attribute,
+    ///   `.unknownAttribute` if it names no known attribute.
     public func value(of objective: Objective, attribute name: String? = nil) throws(MetricsError) -> MetricValue {
         if !objective.needsAttribute {
             switch objective {
@@ -94,7 +95,8 @@ public struct MetricsReport: Sendable, Equatable {
             default: return overall.calibrationError
             }
         }
-        let a = try attribute(name ?? "")
+        guard let name else { throw .attributeRequired(objective: objective.rawValue) }
+        let a = try attribute(name)
         switch objective {
         case .worstGroupAUC: return a.summary(.auc).worst
         case .aucGap: return a.summary(.auc).gap

@@ -18,6 +18,9 @@ final class ObjectiveTests: XCTestCase {
         XCTAssertThrowsError(try report.value(of: .equalizedOddsDifference, attribute: "age")) { error in
             XCTAssertEqual(error as? MetricsError, .unknownAttribute("age", known: ["sex"]))
         }
+        XCTAssertThrowsError(try report.value(of: .aucGap)) { error in
+            XCTAssertEqual(error as? MetricsError, .attributeRequired(objective: "auc_gap"))
+        }
     }
 
     func testEmptyGroupMakesGroupObjectivesUndefined() throws {
