@@ -79,12 +79,10 @@ enum ConfusionCounts {
         weights.withUnsafeBufferPointer { w in
         split.layout.slotOf.withUnsafeBufferPointer { slotOf in
         split.labels.withUnsafeBufferPointer { labels in
-        split.hit.withUnsafeBufferPointer { hit in
-        split.predictedPositive.withUnsafeBufferPointer { positive in
+        split.outcome.withUnsafeBufferPointer { outcome in
         split.loss.withUnsafeBufferPointer { loss in
         split.calibrationBin.withUnsafeBufferPointer { bins in
         split.confidence.withUnsafeBufferPointer { confidence in
-        split.topLabelCorrect.withUnsafeBufferPointer { topCorrect in
         totals.weight.withUnsafeMutableBufferPointer { weight in
         totals.classSupport.withUnsafeMutableBufferPointer { support in
         totals.classCorrect.withUnsafeMutableBufferPointer { correct in
@@ -97,8 +95,12 @@ enum ConfusionCounts {
                 // Zero weights (samples left out of a resample) add nothing; no branch on them.
                 let wi = w[i]
                 let y = Int(labels[i])
-                let wHit = wi * hit[i], wPositive = wi * positive[i], wLoss = wi * loss[i]
-                let wConfidence = wi * confidence[i], wTopCorrect = wi * topCorrect[i]
+                // Flags become 0/1 factors: multiplying is branch-free, unlike `if hit { ... }`.
+                let flags = Int32(outcome[i])
+                let wHit = wi * Double(flags & Int32(Outcome.hit))
+                let wPositive = wi * Double((flags >> 1) & 1)
+                let wTopCorrect = wi * Double((flags >> 2) & 1)
+                let wLoss = wi * loss[i], wConfidence = wi * confidence[i]
                 let bin = Int(bins[i])
                 for j in 0..<perSample {
                     let s = Int(slotOf[i * perSample + j])
@@ -115,7 +117,7 @@ enum ConfusionCounts {
                     }
                 }
             }
-        }}}}}}}}}}}}}}}}}
+        }}}}}}}}}}}}}}}
         let slotCount = split.layout.slotCount
         let columns = split.rankOrders.count
         var positives = [Double](repeating: 0, count: slotCount)

@@ -16,19 +16,15 @@ struct PreparedSplit: Sendable {
     let layout: SlotLayout
     /// [n] true class.
     let labels: [Int32]
-    /// [n] 1 where the predicted class (threshold for binary, arg-max for multi-class) is the
-    /// true class, else 0; numbers rather than flags so the hot loop multiplies instead of branching.
-    let hit: [Double]
-    /// [n] 1 where the binary prediction is positive, else 0 (all 0 for multi-class).
-    let predictedPositive: [Double]
+    /// [n] bit flags (`Outcome`): prediction correct, predicted positive, top label correct.
+    /// One byte instead of three numbers: the bootstrap's passes are limited by memory traffic.
+    let outcome: [UInt8]
     /// [n] cross-entropy of the true class, probabilities clipped like scikit-learn's log_loss.
     let loss: [Double]
     /// [n] calibration bin of the top-label confidence, -1 if in none.
     let calibrationBin: [Int32]
     /// [n] top-label confidence.
     let confidence: [Double]
-    /// [n] 1 where the arg-max class is the true class (calibration's notion of correct), else 0.
-    let topLabelCorrect: [Double]
     /// B.
     let calibrationBins: Int
     /// One rank order (over positions) per AUC column: binary ranks class 1's score;
@@ -51,11 +47,9 @@ struct PreparedSplit: Sendable {
         layout = SlotLayout(sampleCount: n, attributes: attributes.map { $0.rows(samples) })
         let labelAtPosition = samples.map { predictions.labels[$0] }
         labels = labelAtPosition
-        var hit = [Double](repeating: 0, count: n)
-        var predictedPositive = [Double](repeating: 0, count: n)
+        var outcome = [UInt8](repeating: 0, count: n)
         var loss = [Double](repeating: 0, count: n)
         var confidence = [Double](repeating: 0, count: n)
-        var topCorrect = [Double](repeating: 0, count: n)
         var bins = [Int32](repeating: -1, count: n)
         let edges = Calibration.binEdges(count: options.calibrationBins)
         for (position, i) in samples.enumerated() {
@@ -66,8 +60,7 @@ struct PreparedSplit: Sendable {
             if predictions.isBinary {
                 let p1 = p[i], p0 = 1 - p[i]
                 let predicted = p1 >= options.threshold ? 1 : 0
-                hit[position] = predicted == y ? 1 : 0
-                predictedPositive[position] = Double(predicted)
+                outcome[position] = (predicted == y ? Outcome.hit : 0) | (predicted == 1 ? Outcome.predictedPositive : 0)
                 // Arg-max with ties to the first class, as numpy and torch do.
                 top = p1 > p0 ? 1 : 0
                 topProbability = Swift.max(p0, p1)
@@ -78,24 +71,32 @@ struct PreparedSplit: Sendable {
                     top = c
                     topProbability = p[i * k + c]
                 }
-                hit[position] = top == y ? 1 : 0
+                outcome[position] = top == y ? Outcome.hit : 0
                 trueProbability = p[i * k + y]
             }
             loss[position] = CrossEntropy.loss(probabilityOfTrueClass: trueProbability)
             confidence[position] = topProbability
-            topCorrect[position] = top == y ? 1 : 0
+            outcome[position] |= top == y ? Outcome.topLabelCorrect : 0
             bins[position] = Int32(Calibration.bin(of: topProbability, edges: edges))
         }
-        self.hit = hit
-        self.predictedPositive = predictedPositive
+        self.outcome = outcome
         self.loss = loss
         self.confidence = confidence
-        self.topLabelCorrect = topCorrect
         self.calibrationBin = bins
         rankOrders = columnScores.enumerated().map { c, scores in
             RankOrder(scores: samples.map { scores[$0] }, labels: labelAtPosition, positiveClass: predictions.isBinary ? 1 : c)
         }
     }
+}
+
+/// The bits of `PreparedSplit.outcome`.
+enum Outcome {
+    /// The prediction (threshold or arg-max) is the true class.
+    static let hit: UInt8 = 1
+    /// Binary: predicted positive.
+    static let predictedPositive: UInt8 = 2
+    /// The arg-max class is the true class (calibration's notion of correct).
+    static let topLabelCorrect: UInt8 = 4
 }
 
 /// Per-sample cross-entropy, matching scikit-learn's `log_loss`.
