@@ -45,6 +45,9 @@ let metricsCommand = Command(CommandSpec(
     let report: MetricsReport
     let intervals: [BootstrapInterval]?
     if args.flag("split-rows-across-ranks") {
+        // Every rank read the whole file: check it whole first, so a bad row fails every rank
+        // alike with its line number instead of leaving ranks waiting in the gather.
+        _ = try table.predictions(kind: kind)
         let world = try Communicator.world()
         defer { world.finalize() }
         let n = table.labels.count

@@ -82,11 +82,10 @@ struct PredictionsTable {
                                 labels: Array(labels[range]), attributes: attributes, lines: Array(lines[range]))
     }
 
-    /// The evaluator of these predictions; value errors name the file's line and column.
-    func evaluator(kind: ScoreKind, options: EvaluationOptions) throws -> MetricsEvaluator {
+    /// The table as `Predictions`; value errors name the file's line and column.
+    func predictions(kind: ScoreKind) throws -> Predictions {
         do {
-            let predictions = try Predictions.scores(scores, columns: scoreColumns.count, kind: kind, labels: labels)
-            return try MetricsEvaluator(predictions: predictions, attributes: attributes, options: options)
+            return try Predictions.scores(scores, columns: scoreColumns.count, kind: kind, labels: labels)
         } catch let error {
             switch error {
             case let .probabilityOutOfRange(sample, column, value):
@@ -99,5 +98,10 @@ struct PredictionsTable {
                 throw error
             }
         }
+    }
+
+    /// The evaluator of these predictions.
+    func evaluator(kind: ScoreKind, options: EvaluationOptions) throws -> MetricsEvaluator {
+        try MetricsEvaluator(predictions: predictions(kind: kind), attributes: attributes, options: options)
     }
 }
