@@ -26,12 +26,14 @@ let package = Package(
         // MARK: - Training
         .target(name: "Training"),
 
+        .target(name: "Metrics"),
+
         // MARK: - Data
         .target(name: "Dataset", dependencies: ["HDF5IO"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
     ]
 )
 

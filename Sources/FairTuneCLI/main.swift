@@ -11,8 +11,9 @@ let tool = Command(group: "fairtune", summary: """
     Version \(fairtuneVersion).
     """, subcommands: [
     envCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchDataCommand]),
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchDataCommand, benchMetricsCommand]),
     Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
+    metricsCommand,
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())
