@@ -36,7 +36,11 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages from data-prep/requirements.txt"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r data-prep/requirements.txt
-  if [ -f data-prep/pyproject.toml ]; then .venv/bin/python -m pip install -q --no-deps -e data-prep; fi
+  if [ -f data-prep/pyproject.toml ]; then
+    # setuptools warns at length about editable installs; show its output only if it fails.
+    .venv/bin/python -m pip install -q --no-deps -e data-prep >.venv/install-data-prep.log 2>&1 \
+      || { cat .venv/install-data-prep.log; exit 1; }
+  fi
   echo "$want" > .venv/.installed
 fi
 
