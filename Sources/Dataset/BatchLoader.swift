@@ -33,9 +33,16 @@ public final class BatchLoader: Sendable {
         self.attributeCount = split.groups.count
     }
 
-    /// This rank's training plan for `epoch` (seeded shuffle, equal parts, see `BatchPlan`).
-    public func trainingPlan(epoch: Int, rank: Int, rankCount: Int, dropLast: Bool = true) -> BatchPlan {
-        .training(count: split.count, batchSize: batchSize, rank: rank, rankCount: rankCount, seed: seed, epoch: epoch, dropLast: dropLast)
+    /// This rank's training plan for `epoch` (seeded shuffle, global batches split across ranks,
+    /// see `BatchPlan`). The global batch defaults to `batchSize` per rank.
+    /// - Precondition: this rank's part of a global batch fits in `batchSize`.
+    public func trainingPlan(epoch: Int, rank: Int, rankCount: Int, globalBatchSize: Int? = nil,
+                             dropLast: Bool = true) -> BatchPlan {
+        let global = globalBatchSize ?? batchSize * rankCount
+        precondition((global + rankCount - 1) / rankCount <= batchSize,
+                     "a rank's part of the global batch \(global) exceeds the loader's batch size \(batchSize)")
+        return .training(count: split.count, globalBatchSize: global, rank: rank, rankCount: rankCount, seed: seed,
+                         epoch: epoch, dropLast: dropLast)
     }
 
     /// This rank's evaluation plan (stored order, ranks together cover the split exactly once).

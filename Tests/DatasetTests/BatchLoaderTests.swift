@@ -21,18 +21,31 @@ final class BatchLoaderTests: XCTestCase {
         XCTAssertTrue(seen.allSatisfy { $0 > 800 && $0 < 1200 }, "\(seen)")
     }
 
-    func testTrainingRankPartsAreDisjointAndEqual() {
+    func testTrainingGlobalBatchesAreTheSameWhateverTheRankCount() {
         for count in [0, 1, 7, 28, 100] {
-            for rankCount in 1...5 {
-                let parts = (0..<rankCount).map {
-                    BatchPlan.training(count: count, batchSize: 3, rank: $0, rankCount: rankCount, seed: 11, epoch: 2)
+            for globalBatch in [5, 6, 12] {
+                for dropLast in [true, false] {
+                    let single = BatchPlan.training(count: count, globalBatchSize: globalBatch, rank: 0, rankCount: 1,
+                                                    seed: 11, epoch: 2, dropLast: dropLast)
+                    XCTAssertEqual(single.batchCount, dropLast ? count / globalBatch : (count + globalBatch - 1) / globalBatch)
+                    for rankCount in 1...5 {
+                        let parts = (0..<rankCount).map {
+                            BatchPlan.training(count: count, globalBatchSize: globalBatch, rank: $0, rankCount: rankCount,
+                                               seed: 11, epoch: 2, dropLast: dropLast)
+                        }
+                        XCTAssertEqual(Set(parts.map(\.batchCount)), [single.batchCount], "every rank must take the same number of steps")
+                        for b in 0..<single.batchCount {
+                            // Rank parts of global batch b, concatenated in rank order, are the one-rank batch b.
+                            XCTAssertEqual(parts.flatMap { Array($0.batch(b)) }, Array(single.batch(b)),
+                                           "count \(count) batch \(globalBatch) ranks \(rankCount) step \(b)")
+                            let sizes = parts.map { $0.batch(b).count }
+                            XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1)
+                        }
+                        let all = parts.flatMap(\.indices)
+                        XCTAssertEqual(Set(all).count, all.count, "overlap")
+                        XCTAssertTrue(all.allSatisfy { $0 >= 0 && $0 < count })
+                    }
                 }
-                let all = parts.flatMap(\.indices)
-                XCTAssertEqual(Set(all).count, all.count, "overlap, count \(count) ranks \(rankCount)")
-                XCTAssertEqual(all.count, count - count % rankCount)
-                XCTAssertTrue(all.allSatisfy { $0 >= 0 && $0 < count })
-                XCTAssertEqual(Set(parts.map(\.batchCount)).count, 1, "every rank must take the same number of steps")
-                XCTAssertEqual(parts[0].batchCount, (count / rankCount) / 3)
             }
         }
     }
@@ -49,8 +62,8 @@ final class BatchLoaderTests: XCTestCase {
     }
 
     func testDropLastDropsOnlyThePartialBatch() {
-        let keep = BatchPlan.training(count: 10, batchSize: 4, rank: 0, rankCount: 1, seed: 1, epoch: 0, dropLast: false)
-        let drop = BatchPlan.training(count: 10, batchSize: 4, rank: 0, rankCount: 1, seed: 1, epoch: 0, dropLast: true)
+        let keep = BatchPlan.training(count: 10, globalBatchSize: 4, rank: 0, rankCount: 1, seed: 1, epoch: 0, dropLast: false)
+        let drop = BatchPlan.training(count: 10, globalBatchSize: 4, rank: 0, rankCount: 1, seed: 1, epoch: 0, dropLast: true)
         XCTAssertEqual([keep.batchCount, drop.batchCount], [3, 2])
         XCTAssertEqual(keep.batch(2).count, 2)
     }
@@ -149,7 +162,7 @@ final class BatchLoaderTests: XCTestCase {
             return result
         }
         let single = try images(one, [one.trainingPlan(epoch: 3, rank: 0, rankCount: 1)])
-        let split = try images(three, (0..<2).map { three.trainingPlan(epoch: 3, rank: $0, rankCount: 2) })
+        let split = try images(three, (0..<2).map { three.trainingPlan(epoch: 3, rank: $0, rankCount: 2, globalBatchSize: 4) })
         XCTAssertEqual(single.count, 16)
         XCTAssertEqual(split.count, 16)
         for (sample, pixels) in split { XCTAssertEqual(pixels, single[sample], "sample \(sample)") }
