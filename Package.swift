@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
+        .target(name: "SafeTensors"),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
@@ -32,5 +33,6 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
     ]
 )

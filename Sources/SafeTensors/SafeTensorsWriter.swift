@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Collects tensors and writes them as one safetensors file, byte for byte as the reference
+/// Python library (`safetensors.numpy.save_file`) writes the same tensors and metadata.
+///
+/// Layout as the reference: compact JSON header with `__metadata__` first (when non-empty, keys
+/// sorted; the reference orders several keys by hash, so only one key is reproducible there), then
+/// the tensors ordered by dtype (I64 before F32, the reference's order) and by name (byte order),
+/// with contiguous offsets; the header is padded with spaces to a multiple of 8 bytes.
+public struct SafeTensorsWriter: Sendable {
+    private struct Entry: Sendable {
+        let name: String
+        let dtype: DType
+        let shape: [Int]
+        let bytes: [UInt8]
+    }
+
+    /// The `__metadata__` object written to the header.
+    public var metadata: [String: String]
+    private var entries: [Entry] = []
+    private var names = Set<String>()
+
+    /// An empty writer with the given header metadata.
+    public init(metadata: [String: String] = [:]) {
+        self.metadata = metadata
+    }
+
+    /// Adds an F32 tensor.
+    /// - Precondition: `floats.count` equals the product of `shape`; `name` is new and not `__metadata__`.
+    public mutating func add(_ name: String, shape: [Int], floats: [Float]) {
+        floats.withUnsafeBufferPointer { add(name, shape: shape, floats: $0) }
+    }
+
+    /// Adds an F32 tensor copied from `floats` (e.g. a view of a parameter buffer).
+    /// - Precondition: `floats.count` equals the product of `shape`; `name` is new and not `__metadata__`.
+    public mutating func add(_ name: String, shape: [Int], floats: UnsafeBufferPointer<Float>) {
+        append(name, dtype: .f32, shape: shape, count: floats.count, bytes: UnsafeRawBufferPointer(floats))
+    }
+
+    /// Adds an I64 tensor.
+    /// - Precondition: `int64s.count` equals the product of `shape`; `name` is new and not `__metadata__`.
+    public mutating func add(_ name: String, shape: [Int], int64s: [Int64]) {
+        int64s.withUnsafeBytes { append(name, dtype: .i64, shape: shape, count: int64s.count, bytes: $0) }
+    }
+
+    private mutating func append(_ name: String, dtype: DType, shape: [Int], count: Int, bytes: UnsafeRawBufferPointer) {
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == count,
+                     "tensor '\(name)': shape \(shape) does not hold \(count) elements")
+        precondition(name != "__metadata__", "'__metadata__' is reserved for the header metadata")
+        precondition(names.insert(name).inserted, "tensor '\(name)' added twice")
+        entries.append(Entry(name: name, dtype: dtype, shape: shape, bytes: Array(bytes)))
+    }
+
+    /// Entries in the reference writer's data order: dtype rank descending, then name bytes.
+    private var orderedEntries: [Entry] {
+        entries.sorted { a, b in
+            if a.dtype.referenceRank != b.dtype.referenceRank { return a.dtype.referenceRank > b.dtype.referenceRank }
+            return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
+        }
+    }
+
+    /// The 8-byte length prefix followed by the padded JSON header, for `entries` in that order.
+    private func headerBytes(for entries: [Entry]) -> [UInt8] {
+        var json: [UInt8] = [UInt8(ascii: "{")]
+        var needsComma = false
+        if !metadata.isEmpty {
+            HeaderJSONWriter.appendString("__metadata__", to: &json)
+            json.append(contentsOf: Array(":{".utf8))
+            let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            for (index, key) in keys.enumerated() {
+                if index > 0 { json.append(UInt8(ascii: ",")) }
+                HeaderJSONWriter.appendString(key, to: &json)
+                json.append(UInt8(ascii: ":"))
+                HeaderJSONWriter.appendString(metadata[key]!, to: &json)
+            }
+            json.append(UInt8(ascii: "}"))
+            needsComma = true
+        }
+        var offset = 0
+        for entry in entries {
+            if needsComma { json.append(UInt8(ascii: ",")) }
+            needsComma = true
+            HeaderJSONWriter.appendString(entry.name, to: &json)
+            json.append(contentsOf: Array(":{\"dtype\":".utf8))
+            HeaderJSONWriter.appendString(entry.dtype.rawValue, to: &json)
+            json.append(contentsOf: Array(",\"shape\":".utf8))
+            HeaderJSONWriter.appendIntegers(entry.shape, to: &json)
+            json.append(contentsOf: Array(",\"data_offsets\":".utf8))
+            HeaderJSONWriter.appendIntegers([offset, offset + entry.bytes.count], to: &json)
+            json.append(UInt8(ascii: "}"))
+            offset += entry.bytes.count
+        }
+        json.append(UInt8(ascii: "}"))
+        // Pad so the data buffer starts 8-byte aligned, as the reference does.
+        json.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
+        return withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) } + json
+    }
+
+    /// The complete file contents (header and data), e.g. to compare with a reference file.
+    public func serialized() -> [UInt8] {
+        let ordered = orderedEntries
+        var bytes = headerBytes(for: ordered)
+        for entry in ordered { bytes.append(contentsOf: entry.bytes) }
+        return bytes
+    }
+
+    /// Writes the file atomically: a temporary file in the destination's folder is written,
+    /// fsynced and renamed over `path`, so readers see the old file or the complete new one.
+    ///
+    /// - Throws: `cannotWrite` naming `path` and the failing step; the temporary file is removed.
+    public func write(to path: String) throws(SafeTensorsError) {
+        let ordered = orderedEntries
+        let header = headerBytes(for: ordered)
+        try AtomicFile.write(to: path) { (descriptor: Int32) throws(AtomicFile.WriteError) in
+            try AtomicFile.writeAll(descriptor, header)
+            for entry in ordered { try AtomicFile.writeAll(descriptor, entry.bytes) }
+        }
+    }
+}
+
+/// Write-to-temporary, fsync, rename: the one way fairtune replaces a file.
+enum AtomicFile {
+    /// The failing system call and its `errno` text.
+    struct WriteError: Error {
+        let reason: String
+    }
+
+    /// Runs `body` on a new temporary file next to `path`, then syncs it and renames it to `path`.
+    static func write(
+        to path: String, _ body: (Int32) throws(WriteError) -> Void
+    ) throws(SafeTensorsError) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = "\(folder.isEmpty ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .cannotWrite(file: path, reason: "creating temporary file \(temporary): \(errorText())")
+        }
+        var isOpen = true
+        do throws(WriteError) {
+            try body(descriptor)
+            guard fsync(descriptor) == 0 else { throw WriteError(reason: "fsync: \(errorText())") }
+            isOpen = false
+            guard close(descriptor) == 0 else { throw WriteError(reason: "close: \(errorText())") }
+            guard rename(temporary, path) == 0 else {
+                throw WriteError(reason: "renaming \(temporary) to the destination: \(errorText())")
+            }
+        } catch {
+            if isOpen { close(descriptor) }
+            unlink(temporary)
+            throw .cannotWrite(file: path, reason: error.reason)
+        }
+        // Persist the rename itself; a folder that cannot be opened or synced is not an error.
+        let folderDescriptor = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            _ = fsync(folderDescriptor)
+            close(folderDescriptor)
+        }
+    }
+
+    /// Writes all of `bytes`, retrying partial writes and interrupted calls.
+    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(WriteError) {
+        let failure: Int32? = bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let written = systemWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                done += written
+            }
+            return nil
+        }
+        if let failure { throw WriteError(reason: "write: \(String(cString: strerror(failure)))") }
+    }
+
+    #if canImport(Glibc)
+    private static let systemWrite = Glibc.write
+    #else
+    private static let systemWrite = Darwin.write
+    #endif
+
+    private static func errorText() -> String {
+        String(cString: strerror(errno))
+    }
+}
