@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "SafeTensors"),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
@@ -34,5 +35,6 @@ let package = Package(
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors"]),
     ]
 )

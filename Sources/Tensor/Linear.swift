@@ -3,22 +3,25 @@
 /// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
 /// Both products go through `GEMM`, one call over all N rows.
 public enum Linear {
-    /// Writes `output` (N, OC); `output` rows are `outputStride` apart (≥ OC), so a layer can
-    /// write into a slice of a wider buffer.
+    /// Writes `output` (N, OC), or adds to it when `accumulate` (a residual connection); `output`
+    /// rows are `outputStride` apart (≥ OC), so a layer can write into a slice of a wider buffer.
     public static func forward(
-        output: UnsafeMutablePointer<Float>, outputStride: Int? = nil,
+        output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int
     ) {
         let ldo = outputStride ?? oc
         if let bias {
             ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
-                for r in rows { (output + r * ldo).update(from: bias, count: oc) }
+                for r in rows {
+                    let y = output + r * ldo
+                    if accumulate { for j in 0..<oc { y[j] += bias[j] } } else { y.update(from: bias, count: oc) }
+                }
             }
         }
         // (N, C) · (OC, C)ᵀ: NT.
         GEMM.multiply(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                      beta: bias == nil ? 0 : 1, c: output, ldc: ldo)
+                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo)
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
