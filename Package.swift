@@ -25,7 +25,7 @@ let package = Package(
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "SafeTensors", "ViT"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
