@@ -12,7 +12,7 @@ let tool = Command(group: "fairtune", summary: """
     """, subcommands: [
     envCommand,
     forwardCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand]),
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchTrainCommand]),
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -31,6 +31,17 @@ struct BlockPlan {
     var keepsInput = false, keepsLN1Out = false, keepsAttention = false, keepsLoRAU = false
     var keepsAttentionOut = false, keepsMid = false, keepsLN2Out = false, keepsFC1Out = false
 
+    /// The plans of every block, bottom up.
+    static func plans(layout: ParameterLayout, trainable: TrainableSet) -> [BlockPlan] {
+        let embeddings = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
+        var somethingBelow = embeddings.contains { trainable.contains($0) }
+        return (0..<layout.config.depth).map { i in
+            let plan = BlockPlan(layout: layout, trainable: trainable, block: i, somethingBelow: somethingBelow)
+            somethingBelow = somethingBelow || layout.viewIndices(ofBlock: i).contains { trainable.contains($0) }
+            return plan
+        }
+    }
+
     init(layout: ParameterLayout, trainable: TrainableSet, block i: Int, somethingBelow: Bool) {
         let b = layout.blocks[i]
         let t = { (v: Int?) in trainable.contains(v) }
@@ -124,17 +135,12 @@ final class Activations {
         let config = layout.config
         let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
-        let embeddings = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
-        var somethingBelow = embeddings.contains { trainable.contains($0) }
         for p in planOwned { p.deallocate() }
         planOwned = []
         keptFloats = 0
-        plans = []
+        plans = BlockPlan.plans(layout: layout, trainable: trainable)
         residual = inferenceResidual
-        for i in 0..<config.depth {
-            let plan = BlockPlan(layout: layout, trainable: trainable, block: i, somethingBelow: somethingBelow)
-            plans.append(plan)
-            somethingBelow = somethingBelow || layout.viewIndices(ofBlock: i).contains { trainable.contains($0) }
+        for (i, plan) in plans.enumerated() {
             var a = scratch
             func make(_ count: Int) -> UnsafeMutablePointer<Float> {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))

@@ -104,7 +104,12 @@ public struct ParameterLayout: Sendable {
     }
 }
 
+import Foundation
+
 /// A flat, owned f32 buffer laid out by a `ParameterLayout` (parameters, gradients, optimizer moments).
+///
+/// Zeroed by `calloc`, whose large blocks are fresh pages: memory that is never written (the
+/// gradients of frozen tensors) never becomes resident.
 public final class ParameterBuffer {
     /// Base address of `count` floats, zero-initialised.
     public let base: UnsafeMutablePointer<Float>
@@ -113,11 +118,13 @@ public final class ParameterBuffer {
     /// Allocates `count` zeroed floats.
     public init(count: Int) {
         self.count = count
-        base = .allocate(capacity: max(count, 1))
-        base.initialize(repeating: 0, count: max(count, 1))
+        guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("out of memory allocating \(count) parameters")
+        }
+        base = raw.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { base.deallocate() }
+    deinit { free(base) }
 
     /// The start of `view`.
     @inlinable
