@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "Arguments"),
         .target(name: "SafeTensors"),
         .target(name: "ViT", dependencies: ["Tensor", "SafeTensors"]),
+        .target(name: "Optimization"),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
@@ -35,6 +36,7 @@ let package = Package(
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
     ]
 )

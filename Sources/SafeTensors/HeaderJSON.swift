@@ -168,7 +168,13 @@ struct HeaderJSONParser {
     private mutating func parseNumber() throws(HeaderJSONError) -> HeaderJSON {
         let start = position
         if current == UInt8(ascii: "-") { position += 1 }
-        guard try skipDigits() > 0 else { throw error("expected a digit") }
+        let integerStart = position
+        let integerDigits = try skipDigits()
+        guard integerDigits > 0 else { throw error("expected a digit") }
+        if integerDigits > 1 && bytes[integerStart] == UInt8(ascii: "0") {
+            position = integerStart
+            throw error("number with a leading zero")
+        }
         if current == UInt8(ascii: ".") {
             position += 1
             guard try skipDigits() > 0 else { throw error("expected a digit after '.'") }

@@ -32,6 +32,23 @@ extension SafeTensorsFile {
         convertFloats(info, into: destination)
     }
 
+    /// The tensor `name` as f64 values: F64 copied, F32, F16 and BF16 widened exactly (for values
+    /// such as learning rates that f32 would round).
+    ///
+    /// - Throws: `missingTensor`, or `unsupportedConversion` for integer and other dtypes.
+    public func doubles(_ name: String) throws(SafeTensorsError) -> [Double] {
+        let info = try requireInfo(name)
+        let source = bytes(of: info)
+        switch info.dtype {
+        case .f64:
+            return (0..<info.count).map { source.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) }
+        case .f32, .f16, .bf16:
+            return try floats(name).map(Double.init)
+        default:
+            throw .unsupportedConversion(file: path, tensor: name, dtype: info.dtype.rawValue, requested: "64-bit floats")
+        }
+    }
+
     /// The tensor `name` as 64-bit integers: I64 copied, I32 widened.
     ///
     /// - Throws: `missingTensor`, or `unsupportedConversion` for other dtypes.

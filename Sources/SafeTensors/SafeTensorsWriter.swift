@@ -122,7 +122,7 @@ public struct SafeTensorsWriter: Sendable {
     }
 }
 
-/// Write-to-temporary, fsync, rename: the one way fairtune replaces a file.
+/// Write-to-temporary, fsync, rename: how the writer replaces a file without ever leaving a partial one.
 enum AtomicFile {
     /// The failing system call and its `errno` text.
     struct WriteError: Error {

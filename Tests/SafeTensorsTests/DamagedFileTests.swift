@@ -37,6 +37,7 @@ let damagedFiles: [DamagedFile] = [
     .init(name: "missing_offsets", kind: "invalidField:data_offsets", tensor: "a"),
     .init(name: "offsets_wrong_count", kind: "invalidField:data_offsets", tensor: "a"),
     .init(name: "offsets_reversed", kind: "invalidField:data_offsets", tensor: "a"),
+    .init(name: "leading_zero", kind: "malformedHeader", tensor: nil),
     .init(name: "huge_offset", kind: "invalidField:data_offsets", tensor: "a"),
     .init(name: "offsets_out_of_bounds", kind: "offsetsOutOfBounds", tensor: "a"),
     .init(name: "size_mismatch", kind: "byteCountMismatch", tensor: "a"),

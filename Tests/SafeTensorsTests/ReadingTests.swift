@@ -11,7 +11,7 @@ struct ReadingTests {
     }
 
     @Test func metadataAndListing() throws {
-        #expect(file.metadata == ["format": "pt", "note": "fixture"])
+        #expect(file.metadata == ["format": "pt"])
         #expect(file.info("weight")?.shape == [2, 3, 4])
         #expect(file.info("weight")?.dtype == .f32)
         #expect(file.info("half")?.dtype == .f16)
@@ -38,6 +38,19 @@ struct ReadingTests {
         var buffer = [Float](repeating: -1, count: ours.count)
         try buffer.withUnsafeMutableBufferPointer { try file.readFloats(name, into: $0) }
         #expect(zip(buffer, ours).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
+
+    @Test func doublesAreExactForF64AndWidenedOtherwise() throws {
+        let f64 = try file.doubles("double")
+        let narrowed = try file.floats("double.as_f32")
+        #expect(f64.count == narrowed.count)
+        // Each f64 value rounds to torch's f32 conversion; f32 tensors widen without change.
+        #expect(zip(f64, narrowed).allSatisfy { Float($0).bitPattern == $1.bitPattern })
+        #expect(try file.doubles("weight") == file.floats("weight").map(Double.init))
+        #expect(throws: SafeTensorsError.unsupportedConversion(
+            file: FixturePaths.path("dtypes.safetensors"), tensor: "ids", dtype: "I64", requested: "64-bit floats")) {
+            try file.doubles("ids")
+        }
     }
 
     @Test func integers() throws {

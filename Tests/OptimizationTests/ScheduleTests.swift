@@ -1,0 +1,51 @@
+import Testing
+import Optimization
+import SafeTensors
+
+struct ScheduleTests {
+    /// Every step's rate equals torch's SequentialLR(LinearLR, ConstantLR/StepLR/CosineAnnealingLR)
+    /// sequence (or the decay scheduler alone) to 1e-12 relative.
+    @Test func matchesTorch() throws {
+        let file = try Fixtures.open("schedules.safetensors")
+        let configs = try #require(Fixtures.json(file, "schedules") as? [[String: Any]])
+        #expect(configs.count == 7)
+        for config in configs {
+            let name = try #require(config["name"] as? String)
+            let total = try #require(config["total"] as? Int)
+            let decay: LearningRateSchedule.Decay
+            switch config["decay"] as? String {
+            case "constant": decay = .constant
+            case "step": decay = .step(size: try #require(config["step_size"] as? Int), gamma: try #require(config["gamma"] as? Double))
+            default: decay = .cosine(minimum: try #require(config["minimum"] as? Double))
+            }
+            let warmupSteps = try #require(config["warmup"] as? Int)
+            let warmup = warmupSteps > 0
+                ? LearningRateSchedule.Warmup(steps: warmupSteps, startFactor: try #require(config["start_factor"] as? Double))
+                : nil
+            let schedule = try LearningRateSchedule(baseLearningRate: try #require(config["base"] as? Double), decay: decay,
+                                                    warmup: warmup, totalSteps: total)
+            let expected = try file.doubles(name)
+            #expect(expected.count == total + 1)
+            var worst = 0.0
+            for (step, rate) in expected.enumerated() where schedule.learningRate(at: step) != rate {
+                worst = max(worst, abs(schedule.learningRate(at: step) - rate) / abs(rate))
+            }
+            #expect(worst <= 1e-12, "\(name): worst relative difference \(worst)")
+        }
+    }
+
+    @Test func invalidSchedulesAreTypedErrors() {
+        #expect(throws: OptimizationError.self) {
+            try LearningRateSchedule(baseLearningRate: 1e-3, decay: .cosine(minimum: 0), warmup: .init(steps: 10, startFactor: 0.1), totalSteps: 10)
+        }
+        #expect(throws: OptimizationError.self) {
+            try LearningRateSchedule(baseLearningRate: 1e-3, decay: .constant, warmup: .init(steps: 2, startFactor: 0), totalSteps: 10)
+        }
+        #expect(throws: OptimizationError.self) {
+            try LearningRateSchedule(baseLearningRate: 1e-3, decay: .step(size: 0, gamma: 0.5), totalSteps: 10)
+        }
+        #expect(throws: OptimizationError.self) {
+            try LearningRateSchedule(baseLearningRate: 0, decay: .constant, totalSteps: 10)
+        }
+    }
+}
