@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "SafeTensors"),
-        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors"]),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization"]),
         .target(name: "Optimization"),
 
         // MARK: - The executable
