@@ -1,5 +1,3 @@
-import Foundation
-
 /// Row softmax, `softmax(scale · x)` along the last dimension (attention probabilities).
 ///
 /// Shapes: `values` (rows, columns), rows `stride` apart.
@@ -12,14 +10,9 @@ public enum Softmax {
         for r in 0..<rows {
             let x = values + r * stride
             var maximum = -Float.infinity
-            for j in 0..<columns { maximum = Swift.max(maximum, x[j]) }
-            var sum: Float = 0
-            for j in 0..<columns {
-                let e = expf(scale * (x[j] - maximum))
-                x[j] = e
-                sum += e
-            }
-            let inv = 1 / sum
+            for j in 0..<columns { maximum = x[j] > maximum ? x[j] : maximum }
+            for j in 0..<columns { x[j] = FastMath.exp(scale * (x[j] - maximum)) }
+            let inv = 1 / RowSum.sum(x, columns)
             for j in 0..<columns { x[j] *= inv }
         }
     }
@@ -31,9 +24,43 @@ public enum Softmax {
                                        rows: Int, columns: Int, stride: Int, scale: Float) {
         for r in 0..<rows {
             let g = gradient + r * stride, y = probabilities + r * stride
-            var dot: Float = 0
-            for j in 0..<columns { dot += g[j] * y[j] }
+            let dot = RowSum.dot(g, y, columns)
             for j in 0..<columns { g[j] = scale * y[j] * (g[j] - dot) }
         }
+    }
+}
+
+/// Sums with eight independent accumulators, so the loops vectorize (strict f32 addition forbids
+/// reordering one accumulator); the result differs from a serial sum by rounding only.
+public enum RowSum {
+    /// Σ x[j] for j in 0..<count.
+    @inlinable @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var j = 0
+        let raw = UnsafeRawPointer(x)
+        while j + 8 <= count {
+            acc += raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        var total = acc.sum()
+        while j < count { total += x[j]; j += 1 }
+        return total
+    }
+
+    /// Σ a[j]·b[j] for j in 0..<count.
+    @inlinable @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var j = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while j + 8 <= count {
+            acc += ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                * rb.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+        var total = acc.sum()
+        while j < count { total += a[j] * b[j]; j += 1 }
+        return total
     }
 }
