@@ -72,7 +72,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--mode", choices=MODES, help="run one mode in this process (used internally)")
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="(used internally)")
+    parser.add_argument("--precisions", default="fp32,bf16", help="comma-separated precisions to time")
     args = parser.parse_args()
     if args.mode:
         run_one(args)
@@ -81,7 +82,7 @@ def main():
     import torch
     print(f"torch {torch.__version__}, timm {timm.__version__}, {args.model}, batch {args.batch_size}, "
           f"{args.threads} threads, {args.steps} timed steps")
-    for precision in ["fp32", "bf16"]:
+    for precision in args.precisions.split(","):
         for mode in MODES:
             command = [sys.executable, __file__, "--model", args.model, "--batch-size", str(args.batch_size),
                        "--steps", str(args.steps), "--threads", str(args.threads), "--classes", str(args.classes),

@@ -9,8 +9,7 @@ public enum Softmax {
                                       stride: Int, scale: Float) {
         for r in 0..<rows {
             let x = values + r * stride
-            var maximum = -Float.infinity
-            for j in 0..<columns { maximum = x[j] > maximum ? x[j] : maximum }
+            let maximum = RowSum.maximum(x, columns)
             for j in 0..<columns { x[j] = FastMath.exp(scale * (x[j] - maximum)) }
             let inv = 1 / RowSum.sum(x, columns)
             for j in 0..<columns { x[j] *= inv }
@@ -46,6 +45,21 @@ public enum RowSum {
         var total = acc.sum()
         while j < count { total += x[j]; j += 1 }
         return total
+    }
+
+    /// max_j x[j] (−∞ for an empty row); a NaN in the row may be missed, as in any SIMD max.
+    @inlinable @inline(__always)
+    public static func maximum(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        let raw = UnsafeRawPointer(x)
+        while j + 8 <= count {
+            acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+            j += 8
+        }
+        var result = acc.max()
+        while j < count { result = x[j] > result ? x[j] : result; j += 1 }
+        return result
     }
 
     /// Σ a[j]·b[j] for j in 0..<count.
