@@ -14,12 +14,8 @@ public enum LayerNorm {
         ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
             for r in rows {
                 let x = input + r * c, y = output + r * c
-                var sum: Float = 0
-                for i in 0..<c { sum += x[i] }
-                let m = sum / Float(c)
-                var sq: Float = 0
-                for i in 0..<c { let d = x[i] - m; sq += d * d }
-                let s = 1 / (sq / Float(c) + epsilon).squareRoot()
+                let m = RowSum.sum(x, c) / Float(c)
+                let s = 1 / (RowSum.centeredSquares(x, mean: m, c) / Float(c) + epsilon).squareRoot()
                 for i in 0..<c { y[i] = (x[i] - m) * s * weight[i] + bias[i] }
                 mean[r] = m
                 rstd[r] = s
@@ -57,14 +53,8 @@ public enum LayerNorm {
                 }
                 guard let dinput = inputGradient else { continue }
                 // dx = rstd * (g - mean(g) - x̂ * mean(g·x̂)), g = dy * weight.
-                var gMean: Float = 0, gxMean: Float = 0
-                for i in 0..<c {
-                    let g = dy[i] * weight[i]
-                    gMean += g
-                    gxMean += g * (x[i] - m) * s
-                }
-                gMean /= Float(c)
-                gxMean /= Float(c)
+                let gMean = RowSum.dot(dy, weight, c) / Float(c)
+                let gxMean = RowSum.centeredTripleDot(dy, weight, x, center: m, c) * s / Float(c)
                 let dx = dinput + r * c
                 for i in 0..<c {
                     let xh = (x[i] - m) * s
