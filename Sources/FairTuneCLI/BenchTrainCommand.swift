@@ -26,8 +26,6 @@ let benchTrainCommand = Command(CommandSpec(
     let method = try TuningOptions.method(args)
     let lora = try TuningOptions.lora(args, method: method)
     let layout = ParameterLayout(config: config, loraRank: lora.rank, loraAlpha: lora.alpha ?? 8)
-    let model = VisionTransformer(layout: layout)
-    ViTInitialization.randomize(model, seed: 1)
 
     // Modes: (label, trainable set or nil for inference).
     var modes: [(String, TrainableSet?)] = []
@@ -55,8 +53,13 @@ let benchTrainCommand = Command(CommandSpec(
     print("BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads; CPU \(CPUInfo.current().modelName)")
     var rows: [(label: String, params: String, imagesPerSecond: Double, flopsPerImage: Double, peak: Double)] = []
     for (label, trainable) in modes {
-        if let trainable { model.setTrainable(trainable) }  // frees the previous mode's kept tensors
+        // A fresh model per mode, built after the last one is freed and the heap trimmed, so each
+        // peak holds this mode's weights, gradients and activations only.
+        PeakMemory.trimHeap()
         PeakMemory.reset()
+        let model = VisionTransformer(layout: layout)
+        ViTInitialization.randomize(model, seed: 1)
+        if let trainable { model.setTrainable(trainable) }
         let flopsPerImage = trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
         var seconds: [Double] = []
         try images.withUnsafeBufferPointer { x in
@@ -99,6 +102,14 @@ enum PeakMemory {
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1024
+    }
+
+    /// Returns freed heap memory to the system (glibc's `malloc_trim`, looked up at run time since
+    /// Swift's Glibc module does not export `malloc.h`); nothing where it is missing.
+    static func trimHeap() {
+        guard let symbol = dlsym(nil, "malloc_trim") else { return }
+        typealias Trim = @convention(c) (Int) -> Int32
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
     }
 
     /// Resets VmHWM to the current resident size (Linux: write 5 to /proc/self/clear_refs), so each
