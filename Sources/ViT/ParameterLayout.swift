@@ -14,6 +14,7 @@ public struct ParameterView: Equatable, Sendable {
 
 /// The view indices of one transformer block, in timm order.
 public struct BlockParameterIndices: Sendable {
+    /// norm1, attention (qkv, proj), norm2 and MLP (fc1, fc2) weights and biases.
     public var norm1Weight, norm1Bias, qkvWeight, qkvBias, projWeight, projBias: Int
     public var norm2Weight, norm2Bias, fc1Weight, fc1Bias, fc2Weight, fc2Bias: Int
     /// LoRA factors on qkv (query and value parts), present when the layout has a LoRA rank:
@@ -26,6 +27,7 @@ public struct BlockParameterIndices: Sendable {
 /// `state_dict` order (class token, position embedding, patch embedding, blocks, final norm,
 /// head), followed by the LoRA factors if any. Gradients and optimizer state mirror it.
 public struct ParameterLayout: Sendable {
+    /// The architecture laid out.
     public let config: ViTConfig
     /// LoRA rank r (0: no LoRA) and its alpha; the update is scaled by alpha / r.
     public let loraRank: Int
@@ -34,8 +36,11 @@ public struct ParameterLayout: Sendable {
     public let views: [ParameterView]
     /// Total element count.
     public let count: Int
+    /// View indices of the embeddings: class token, position embedding, patch weight and bias.
     public let classToken, positionEmbedding, patchWeight, patchBias: Int
+    /// View indices of each block's tensors.
     public let blocks: [BlockParameterIndices]
+    /// View indices of the final norm and the head.
     public let normWeight, normBias, headWeight, headBias: Int
     /// Elements `0..<timmCount` are the timm tensors; LoRA factors follow.
     public let timmCount: Int
@@ -113,6 +118,7 @@ import Foundation
 public final class ParameterBuffer {
     /// Base address of `count` floats, zero-initialised.
     public let base: UnsafeMutablePointer<Float>
+    /// Number of floats.
     public let count: Int
 
     /// Allocates `count` zeroed floats.

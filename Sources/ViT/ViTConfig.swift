@@ -3,6 +3,7 @@
 public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
     /// Square input images of `imageSize`×`imageSize` pixels with `channels` colour planes.
     public var imageSize: Int
+    /// Colour planes of the input (3 for RGB).
     public var channels: Int
     /// Patch side P; the grid is (imageSize / P)².
     public var patchSize: Int
@@ -54,6 +55,7 @@ public struct ViTConfig: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// e.g. `img 224 patch 16 width 384 depth 12 heads 6 mlp 1536 classes 2`.
     public var description: String {
         "img \(imageSize) patch \(patchSize) width \(width) depth \(depth) heads \(heads) mlp \(mlpWidth) classes \(classes)"
     }
@@ -98,6 +100,7 @@ public enum ViTError: Error, CustomStringConvertible, Equatable {
     /// An input tensor has the wrong shape or values.
     case invalidInput(String)
 
+    /// What went wrong and what to change.
     public var description: String {
         switch self {
         case let .invalidConfig(m): return "invalid ViT configuration: \(m)"

@@ -7,7 +7,9 @@ import Tensor
 /// Typical use per step: `zeroGradients()`, `lossAndGradients(...)`, then an optimizer over
 /// `trainable.ranges` of `parameters` and `gradients`.
 public final class VisionTransformer {
+    /// The architecture.
     public let config: ViTConfig
+    /// Names, shapes and offsets of every parameter tensor in `parameters` and `gradients`.
     public let layout: ParameterLayout
     /// The weights in `layout` order.
     public let parameters: ParameterBuffer
