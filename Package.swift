@@ -21,6 +21,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "SafeTensors"),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization"]),
         .target(name: "Optimization"),
 
         // MARK: - Training
@@ -33,7 +34,7 @@ let package = Package(
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics", "SafeTensors", "ViT"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),

@@ -12,6 +12,7 @@ static inline hid_t    shim_H5T_NATIVE_DOUBLE(void)  { return H5T_NATIVE_DOUBLE;
 static inline hid_t    shim_H5T_C_S1(void)           { return H5T_C_S1; }
 static inline hid_t    shim_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t    shim_H5P_LINK_CREATE(void)    { return H5P_LINK_CREATE; }
+static inline hid_t    shim_H5P_FILE_ACCESS(void)    { return H5P_FILE_ACCESS; }
 static inline hid_t    shim_H5P_DEFAULT(void)        { return H5P_DEFAULT; }
 static inline hid_t    shim_H5E_DEFAULT(void)        { return H5E_DEFAULT; }
 static inline hid_t    shim_H5S_ALL(void)            { return H5S_ALL; }

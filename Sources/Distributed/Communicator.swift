@@ -26,32 +26,71 @@ public enum MPIError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The MPI world: every process of the job, or this process alone when started without a
-/// launcher (MPI's singleton mode).
+/// How this process was started, read from the environment.
+public enum LaunchKind: Equatable, Sendable {
+    /// By an MPI launcher (`mpirun`, or `srun --mpi=pmix`): MPI must be initialised.
+    case mpi
+    /// As a plain process: a world of one, without initialising MPI.
+    case single
+    /// As one of `tasks` tasks of a Slurm step that gave it no MPI wiring (`srun` without `--mpi=pmix`).
+    case unwiredSlurmStep(tasks: Int)
+
+    /// Open MPI's `mpirun` sets `OMPI_COMM_WORLD_SIZE`; PMIx launchers (including `srun --mpi=pmix`)
+    /// set `PMIX_RANK`; PMI-1/2 launchers set `PMI_RANK`.
+    public init(environment: [String: String]) {
+        if ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"].contains(where: { environment[$0] != nil }) {
+            self = .mpi
+        } else if environment["SLURM_STEP_ID"] != nil,
+                  let tasks = environment["SLURM_STEP_NUM_TASKS"].flatMap({ Int($0) }), tasks > 1 {
+            self = .unwiredSlurmStep(tasks: tasks)
+        } else {
+            self = .single
+        }
+    }
+}
+
+/// The world of this job: every MPI process when started by an MPI launcher, or this process
+/// alone otherwise.
 ///
-/// MPI can be initialised once per process and never again after finalising, so there is one
-/// shared instance. Calls must come from one thread at a time.
+/// A plain process does not initialise MPI at all: Open MPI's singleton mode would fork a daemon
+/// that inherits every open descriptor (pipes to a parent, open files) and costs a third of a
+/// second. MPI can be initialised once per process and never again after finalising, so there is
+/// one shared instance. Calls must come from one thread at a time.
 public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
+    /// Whether MPI was initialised (false for a plain single process).
+    public let usesMPI: Bool
     public var isRoot: Bool { rank == 0 }
     private var finalized = false
 
-    private init(rank: Int, size: Int) {
+    private init(rank: Int, size: Int, usesMPI: Bool) {
         self.rank = rank
         self.size = size
+        self.usesMPI = usesMPI
     }
 
     nonisolated(unsafe) private static var shared: Communicator?
     private static let lock = NSLock()
 
-    /// Initialises MPI on first use and returns the world communicator.
+    /// The world communicator, initialising MPI on first use when an MPI launcher started us.
     /// - Throws: `MPIError.initializationFailed`, or `worldSizeMismatch` when the launcher's task
-    ///   count and MPI's world size disagree.
+    ///   count and MPI's world size disagree (or Slurm started several tasks without MPI wiring).
     public static func world() throws(MPIError) -> Communicator {
         lock.lock()
         defer { lock.unlock() }
         if let shared { return shared }
+        let environment = currentEnvironment()
+        switch LaunchKind(environment: environment) {
+        case .single:
+            let world = Communicator(rank: 0, size: 1, usesMPI: false)
+            shared = world
+            return world
+        case let .unwiredSlurmStep(tasks):
+            throw .worldSizeMismatch(launcher: "srun", expected: tasks, found: 1)
+        case .mpi:
+            break
+        }
         var provided: Int32 = 0
         let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided)
         guard code == shim_MPI_SUCCESS() else { throw .initializationFailed(code: code) }
@@ -59,9 +98,9 @@ public final class Communicator: @unchecked Sendable {
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(shim_MPI_COMM_WORLD(), &r)
         MPI_Comm_size(shim_MPI_COMM_WORLD(), &s)
-        let world = Communicator(rank: Int(r), size: Int(s))
+        let world = Communicator(rank: Int(r), size: Int(s), usesMPI: true)
         shared = world
-        if let (launcher, expected) = launcherTaskCount(), expected != world.size {
+        if let (launcher, expected) = launcherTaskCount(environment: environment), expected != world.size {
             throw .worldSizeMismatch(launcher: launcher, expected: expected, found: world.size)
         }
         return world
@@ -69,7 +108,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// The task count a launcher announced in the environment, if any: Open MPI's `mpirun` sets
     /// `OMPI_COMM_WORLD_SIZE`; a Slurm step sets `SLURM_STEP_NUM_TASKS`.
-    static func launcherTaskCount(environment: [String: String] = currentEnvironment()) -> (String, Int)? {
+    static func launcherTaskCount(environment: [String: String]) -> (String, Int)? {
         if let n = environment["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }) { return ("mpirun", n) }
         if environment["SLURM_STEP_ID"] != nil, let n = environment["SLURM_STEP_NUM_TASKS"].flatMap({ Int($0) }) {
             return ("srun", n)
@@ -118,7 +157,7 @@ public final class Communicator: @unchecked Sendable {
     }
 
     private func allReduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, type: MPI_Datatype, op: MPI_Op) throws(MPIError) {
-        guard buffer.count > 0 else { return }
+        guard usesMPI, buffer.count > 0 else { return }
         guard buffer.count <= Int(Int32.max) else {
             throw .bufferTooLarge(function: "MPI_Allreduce", bytes: buffer.count * MemoryLayout<T>.stride)
         }
@@ -143,7 +182,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// Copies `root`'s bytes into every rank's `buffer` (same size on every rank).
     public func broadcastBytes(_ buffer: UnsafeMutableRawBufferPointer, root: Int = 0) throws(MPIError) {
-        guard buffer.count > 0 else { return }
+        guard usesMPI, buffer.count > 0 else { return }
         guard buffer.count <= Int(Int32.max) else {
             throw .bufferTooLarge(function: "MPI_Bcast", bytes: buffer.count)
         }
@@ -154,6 +193,7 @@ public final class Communicator: @unchecked Sendable {
     /// Gathers every rank's `values` (each of any length) at `root`.
     /// - Returns: on `root`, one array per rank in rank order; elsewhere nil.
     public func gather<T: BitwiseCopyable>(_ values: [T], root: Int = 0) throws(MPIError) -> [[T]]? {
+        guard usesMPI else { return [values] }
         let stride = MemoryLayout<T>.stride
         var myCount = [Int64(values.count)]
         var counts = [Int64](repeating: 0, count: rank == root ? size : 1)
@@ -194,12 +234,13 @@ public final class Communicator: @unchecked Sendable {
 
     /// Waits until every rank arrives.
     public func barrier() throws(MPIError) {
+        guard usesMPI else { return }
         try check(MPI_Barrier(shim_MPI_COMM_WORLD()), "MPI_Barrier")
     }
 
     /// Ends every rank of the job with `code` (for a failure one rank cannot recover from alone).
     public func abort(code: Int32) -> Never {
-        MPI_Abort(shim_MPI_COMM_WORLD(), code)
+        if usesMPI { MPI_Abort(shim_MPI_COMM_WORLD(), code) }
         exit(code)
     }
 
@@ -207,7 +248,7 @@ public final class Communicator: @unchecked Sendable {
     public func finalize() {
         Communicator.lock.lock()
         defer { Communicator.lock.unlock() }
-        if !finalized { MPI_Finalize(); finalized = true }
+        if usesMPI && !finalized { MPI_Finalize(); finalized = true }
     }
 
     private func check(_ code: Int32, _ function: String) throws(MPIError) {

@@ -28,7 +28,7 @@ let envCommand = Command(CommandSpec(
     ]
     if !args.flag("no-mpi") {
         let world = try Communicator.world()
-        rows.append(("MPI rank/size", "\(world.rank)/\(world.size)"))
+        rows.append(("MPI rank/size", "\(world.rank)/\(world.size)" + (world.usesMPI ? "" : " (no MPI launcher)")))
         defer { world.finalize() }
         if world.isRoot { printTable(rows) }
     } else {

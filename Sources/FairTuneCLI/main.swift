@@ -11,7 +11,9 @@ let tool = Command(group: "fairtune", summary: """
     Version \(fairtuneVersion).
     """, subcommands: [
     envCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchDataCommand, benchMetricsCommand]),
+    forwardCommand,
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.",
+            subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand]),
     Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
     metricsCommand,
 ])

@@ -25,11 +25,16 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     public init(path: String, mode: Mode = .readOnly) throws(HDF5Error) {
         HDF5Library.silenceErrorsOnThisThread()
         self.path = path
+        // No flock(): parallel file systems often lack it (HDF5 then refuses to open anything), and
+        // a child process started while a file is open inherits the descriptor and its lock.
+        let access = H5Pcreate(shim_H5P_FILE_ACCESS())
+        defer { H5Pclose(access) }
+        H5Pset_file_locking(access, false, true)
         let id: hid_t
         switch mode {
-        case .readOnly: id = H5Fopen(path, shim_H5F_ACC_RDONLY(), shim_H5P_DEFAULT())
-        case .readWrite: id = H5Fopen(path, shim_H5F_ACC_RDWR(), shim_H5P_DEFAULT())
-        case .create: id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
+        case .readOnly: id = H5Fopen(path, shim_H5F_ACC_RDONLY(), access)
+        case .readWrite: id = H5Fopen(path, shim_H5F_ACC_RDWR(), access)
+        case .create: id = H5Fcreate(path, shim_H5F_ACC_TRUNC(), shim_H5P_DEFAULT(), access)
         }
         guard id >= 0 else {
             let reason = HDF5Library.lastErrorMessage()

@@ -37,7 +37,7 @@ import Testing
             #expect(r.stdout.contains(key), "env output lacks \(key)")
         }
         let mpiLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("MPI rank/size") }
-        #expect(mpiLine?.hasSuffix(" 0/1") == true, "MPI line: \(String(describing: mpiLine))")
+        #expect(mpiLine?.hasSuffix(" 0/1 (no MPI launcher)") == true, "MPI line: \(String(describing: mpiLine))")
     }
 
     /// On an AVX-512 CPU the binary must end up on AVX-512 BLAS kernels without user help.

@@ -173,6 +173,27 @@ private func pixel(_ i: Int, _ y: Int, _ x: Int, _ c: Int) -> UInt8 { UInt8((i *
         }
     }
 
+    /// A child process started while a file is open (MPI's daemons, a shell) inherits its
+    /// descriptor; the file must still open again once this process closed it, so no flock() lock
+    /// may stay behind with the child.
+    @Test func reopensWhileAChildHoldsAnInheritedDescriptor() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("inherited.h5").path
+        var child: pid_t = 0
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.createDataset("x", of: Int64.self, shape: [1]).write([Int64(7)])
+            // posix_spawn without file actions: the child inherits every descriptor, as fork does.
+            let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("5"), nil]
+            defer { argv.forEach { free($0) } }
+            #expect(posix_spawn(&child, "/bin/sleep", nil, nil, argv, environ) == 0)
+        }
+        defer { kill(child, SIGKILL); var status: Int32 = 0; waitpid(child, &status, 0) }
+        #expect(try HDF5File(path: path).dataset("x").read(as: Int64.self) == [7])
+        #expect(try HDF5File(path: path, mode: .readWrite).dataset("x").read(as: Int64.self) == [7])
+    }
+
     /// Writes a file for the h5py interop check (Tests/python/test_hdf5_interop.py) when
     /// FAIRTUNE_INTEROP_DIR is set, as `make test` does.
     @Test func writesFileForH5py() throws {

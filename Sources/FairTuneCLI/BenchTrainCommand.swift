@@ -1,0 +1,122 @@
+import Arguments
+import Foundation
+import Tensor
+import ViT
+
+/// `fairtune bench train`: images/s, GFLOP/s and peak memory of inference and training steps of a
+/// timm-shaped ViT with random weights, beside the sgemm ceiling measured in the same run.
+let benchTrainCommand = Command(CommandSpec(
+    name: "fairtune bench train",
+    summary: """
+        Time inference and training steps of a ViT (random weights, random images): images/s,
+        achieved GFLOP/s (matrix products only), its ratio to the sgemm ceiling measured in the same
+        run, and peak resident memory (VmHWM, reset before each mode). Without --tuning it runs
+        inference, full fine-tuning, and block-parts4 (auto_peft2) training the last half of the blocks.
+        """,
+    options: [
+        .value("model", "NAME", "vit_{tiny,small,base,large}_patch{16,32}_{224,384}", default: "vit_small_patch16_224"),
+        .value("batch-size", "B", "images per step", default: "32"),
+        .value("steps", "N", "timed steps per mode (after one warm-up step)", default: "3"),
+        .value("classes", "K", "classifier outputs", default: "2"),
+    ] + TuningOptions.specs
+)) { args in
+    let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
+    let batch = try args.int("batch-size", in: 1...4096)!
+    let steps = try args.int("steps", in: 1...10_000)!
+    let method = try TuningOptions.method(args)
+    let lora = try TuningOptions.lora(args, method: method)
+    let layout = ParameterLayout(config: config, loraRank: lora.rank, loraAlpha: lora.alpha ?? 8)
+
+    // Modes: (label, trainable set or nil for inference).
+    var modes: [(String, TrainableSet?)] = []
+    if method != nil {
+        modes.append(("train " + (args.string("tuning") ?? ""), try TuningOptions.trainableSet(args, method: method, layout: layout)))
+    } else {
+        let depth = config.depth
+        let lastHalf = (0..<depth).flatMap { i in [Bool](repeating: i >= depth / 2, count: 4) }
+        modes = [("inference", nil), ("full fine-tuning", try TrainableSet(layout: layout, method: .full)),
+                 ("block-parts4 last \(depth - depth / 2) blocks", try TrainableSet(layout: layout, method: .parts4, mask: lastHalf))]
+    }
+
+    var generator = SeededGenerator(seed: 2)
+    let pixels = batch * config.channels * config.imageSize * config.imageSize
+    let images = (0..<pixels).map { _ in generator.normal() }
+    let labels = (0..<batch).map { Int32($0 % config.classes) }
+    // The ceiling is the best of a measurement before and one after the modes: on a shared
+    // machine a single measurement can land in a busy moment.
+    func measureCeiling() -> Double {
+        GEMMBenchmark.run(m: batch * config.tokens, n: config.mlpWidth, k: config.width,
+                          transA: .none, transB: .transposed, repeats: 3).best
+    }
+    var ceiling = measureCeiling()
+    print("model \(args.string("model")!) (\(config)), batch \(batch), \(steps) timed steps per mode")
+    print("BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads; CPU \(CPUInfo.current().modelName)")
+    var rows: [(label: String, params: String, imagesPerSecond: Double, flopsPerImage: Double, peak: Double)] = []
+    for (label, trainable) in modes {
+        // A fresh model per mode, built after the last one is freed and the heap trimmed, so each
+        // peak holds this mode's weights, gradients and activations only.
+        PeakMemory.trimHeap()
+        PeakMemory.reset()
+        let model = VisionTransformer(layout: layout)
+        ViTInitialization.randomize(model, seed: 1)
+        if let trainable { model.setTrainable(trainable) }
+        let flopsPerImage = trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
+        var seconds: [Double] = []
+        try images.withUnsafeBufferPointer { x in
+            try labels.withUnsafeBufferPointer { y in
+                for step in 0...steps {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    if trainable == nil {
+                        _ = model.forward(images: x.baseAddress!, batch: batch, keepActivations: false)
+                    } else {
+                        model.zeroGradients()
+                        _ = try model.lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: batch)
+                    }
+                    if step > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+                }
+            }
+        }
+        let mean = seconds.reduce(0, +) / Double(seconds.count)
+        let params = trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
+        rows.append((label, params, Double(batch) / mean, flopsPerImage, PeakMemory.peakMiB))
+    }
+    ceiling = max(ceiling, measureCeiling())
+    print(String(format: "sgemm ceiling (%dx%dx%d NT, best of before and after): %.1f GFLOP/s", batch * config.tokens,
+                 config.mlpWidth, config.width, ceiling))
+    print("mode                                trainable params        img/s  GFLOP/img   GFLOP/s  of ceiling  peak MiB")
+    for row in rows {
+        let gflops = row.flopsPerImage * row.imagesPerSecond / 1e9
+        print(row.label.padding(toLength: 36, withPad: " ", startingAt: 0)
+              + row.params.padding(toLength: 20, withPad: " ", startingAt: 0)
+              + String(format: "%9.2f  %9.2f  %8.1f  %9.0f%%  %8.0f", row.imagesPerSecond, row.flopsPerImage / 1e9, gflops,
+                       100 * gflops / ceiling, row.peak))
+    }
+    return ExitStatus.success
+}
+
+/// The process's peak resident memory, from /proc/self/status.
+enum PeakMemory {
+    /// VmHWM in MiB (0 where /proc is missing).
+    static var peakMiB: Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kib / 1024
+    }
+
+    /// Returns freed heap memory to the system (glibc's `malloc_trim`, looked up at run time since
+    /// Swift's Glibc module does not export `malloc.h`); nothing where it is missing.
+    static func trimHeap() {
+        guard let symbol = dlsym(nil, "malloc_trim") else { return }
+        typealias Trim = @convention(c) (Int) -> Int32
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
+
+    /// Resets VmHWM to the current resident size (Linux: write 5 to /proc/self/clear_refs), so each
+    /// mode reports its own peak; ignored where unsupported.
+    static func reset() {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return }
+        try? handle.write(contentsOf: Data("5".utf8))
+        try? handle.close()
+    }
+}

@@ -1,0 +1,56 @@
+/// The exact GELU of `torch.nn.GELU()` (approximate='none'): `x · Φ(x)`, Φ the normal CDF via erf.
+///
+/// Shapes: `input`, `output` (count) element-wise.
+public enum GELU {
+    /// Elements per inner tile: the transcendental part runs from `input` into a stack tile, which
+    /// never aliases the caller's buffers, so it vectorizes even when a call works in place.
+    static let tile = 512
+
+    /// `output[i] = 0.5 · x · (1 + erf(x / √2))`; `output` may equal `input`.
+    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+                let t = scratch.baseAddress!
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start)
+                    let x = input + start
+                    for j in 0..<n { t[j] = 0.5 * x[j] * (1 + FastMath.erf(x[j] * 0.70710678118654752)) }
+                    (output + start).update(from: t, count: n)
+                    start += n
+                }
+            }
+        }
+    }
+
+    /// `inputGradient[i] (+)= outputGradient[i] · (Φ(x) + x·φ(x))`; overwrites unless `accumulate`.
+    /// `inputGradient` may equal `outputGradient`.
+    public static func backward(inputGradient: UnsafeMutablePointer<Float>, accumulate: Bool = false,
+                                outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+                let t = scratch.baseAddress!
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start)
+                    let x = input + start, dy = outputGradient + start, dx = inputGradient + start
+                    for j in 0..<n { t[j] = derivative(x[j]) }
+                    if accumulate {
+                        for j in 0..<n { dx[j] += dy[j] * t[j] }
+                    } else {
+                        for j in 0..<n { dx[j] = dy[j] * t[j] }
+                    }
+                    start += n
+                }
+            }
+        }
+    }
+
+    /// d GELU / dx = Φ(x) + x·φ(x).
+    @inline(__always)
+    static func derivative(_ x: Float) -> Float {
+        let cdf = 0.5 * (1 + FastMath.erf(x * 0.70710678118654752))
+        let pdf = FastMath.exp(-0.5 * x * x) * 0.39894228040143268
+        return cdf + x * pdf
+    }
+}

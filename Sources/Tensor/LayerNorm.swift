@@ -1,0 +1,72 @@
+/// Layer normalisation over the last dimension, as `torch.nn.LayerNorm(C, eps)`.
+///
+/// Shapes: N rows of C channels. `input`, `output` (N, C); `mean`, `rstd` (N) cached for the
+/// backward; `weight`, `bias` (C).
+public enum LayerNorm {
+    /// `output = (input - mean) * rstd * weight + bias` per row, with `rstd = 1/sqrt(var + eps)`
+    /// and the biased variance. Two passes over each row (mean, then centred squares) keep the
+    /// f32 error at the level of PyTorch's.
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        rows n: Int, channels c: Int, epsilon: Float
+    ) {
+        ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
+            for r in rows {
+                let x = input + r * c, y = output + r * c
+                let m = RowSum.sum(x, c) / Float(c)
+                let s = 1 / (RowSum.centeredSquares(x, mean: m, c) / Float(c) + epsilon).squareRoot()
+                for i in 0..<c { y[i] = (x[i] - m) * s * weight[i] + bias[i] }
+                mean[r] = m
+                rstd[r] = s
+            }
+        }
+    }
+
+    /// Accumulates the gradients of `forward`: `inputGradient += dL/dinput` (when given),
+    /// `weightGradient += Σ_rows dout·x̂`, `biasGradient += Σ_rows dout` (when given).
+    ///
+    /// Weight and bias sums are formed per thread chunk and added at the end, so the result does
+    /// not depend on timing.
+    public static func backward(
+        inputGradient: UnsafeMutablePointer<Float>?,
+        weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
+        outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        rows n: Int, channels c: Int
+    ) {
+        let wantsParameters = weightGradient != nil || biasGradient != nil
+        let maxChunks = ParallelRows.chunkCount(count: n, minimumChunk: 8)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: wantsParameters ? maxChunks * 2 * c : 0)
+        defer { partial.deallocate() }
+        if wantsParameters { partial.initialize(repeating: 0, count: maxChunks * 2 * c) }
+        let chunks = ParallelRows.forEach(count: n, minimumChunk: 8) { chunk, rows in
+            let dw = partial + chunk * 2 * c, db = dw + c
+            for r in rows {
+                let x = input + r * c, dy = outputGradient + r * c
+                let m = mean[r], s = rstd[r]
+                if wantsParameters {
+                    for i in 0..<c {
+                        dw[i] += (x[i] - m) * s * dy[i]
+                        db[i] += dy[i]
+                    }
+                }
+                guard let dinput = inputGradient else { continue }
+                // dx = rstd * (g - mean(g) - x̂ * mean(g·x̂)), g = dy * weight.
+                let gMean = RowSum.dot(dy, weight, c) / Float(c)
+                let gxMean = RowSum.centeredTripleDot(dy, weight, x, center: m, c) * s / Float(c)
+                let dx = dinput + r * c
+                for i in 0..<c {
+                    let xh = (x[i] - m) * s
+                    dx[i] += (dy[i] * weight[i] - gMean - xh * gxMean) * s
+                }
+            }
+        }
+        guard wantsParameters else { return }
+        for chunk in 0..<chunks {
+            let dw = partial + chunk * 2 * c, db = dw + c
+            if let weightGradient { for i in 0..<c { weightGradient[i] += dw[i] } }
+            if let biasGradient { for i in 0..<c { biasGradient[i] += db[i] } }
+        }
+    }
+}

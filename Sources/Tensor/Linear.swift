@@ -1,0 +1,76 @@
+/// A fully connected layer as `torch.nn.Linear`: `output = input · weightᵀ + bias`.
+///
+/// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
+/// Both products go through `GEMM`, one call over all N rows.
+public enum Linear {
+    /// Writes `output` (N, OC), or adds to it when `accumulate` (a residual connection); `output`
+    /// rows are `outputStride` apart (≥ OC), so a layer can write into a slice of a wider buffer.
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int
+    ) {
+        let ldo = outputStride ?? oc
+        if let bias {
+            ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
+                for r in rows {
+                    let y = output + r * ldo
+                    if accumulate { for j in 0..<oc { y[j] += bias[j] } } else { y.update(from: bias, count: oc) }
+                }
+            }
+        }
+        // (N, C) · (OC, C)ᵀ: NT.
+        GEMM.multiply(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
+                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo)
+    }
+
+    /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
+    ///
+    /// - `inputGradient` (N, C): `+=` when `accumulateInput`, else overwritten; `dout · weight` (NN).
+    /// - `weightGradient` (OC, C) `+= doutᵀ · input` (TN).
+    /// - `biasGradient` (OC) `+=` column sums of `dout`.
+    public static func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
+        weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
+        outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int
+    ) {
+        let ldo = outputStride ?? oc
+        if let inputGradient {
+            GEMM.multiply(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
+                          beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+        }
+        if let weightGradient {
+            GEMM.multiply(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
+                          beta: 1, c: weightGradient, ldc: c)
+        }
+        if let biasGradient {
+            ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo)
+        }
+    }
+}
+
+/// Column sums of a row-major matrix (bias gradients, position-embedding gradients).
+public enum ColumnSum {
+    /// `sums[j] += Σ_i matrix[i * stride + j]` for j in 0..<columns; rows are split across threads
+    /// into per-chunk partial sums added in chunk order.
+    public static func accumulate(into sums: UnsafeMutablePointer<Float>, matrix: UnsafePointer<Float>,
+                                  rows: Int, columns: Int, stride: Int) {
+        let maxChunks = ParallelRows.chunkCount(count: rows, minimumChunk: 256)
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: maxChunks * columns)
+        defer { partial.deallocate() }
+        partial.initialize(repeating: 0, count: maxChunks * columns)
+        let chunks = ParallelRows.forEach(count: rows, minimumChunk: 256) { chunk, range in
+            let p = partial + chunk * columns
+            for i in range {
+                let row = matrix + i * stride
+                for j in 0..<columns { p[j] += row[j] }
+            }
+        }
+        for chunk in 0..<chunks {
+            let p = partial + chunk * columns
+            for j in 0..<columns { sums[j] += p[j] }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import Dispatch
+
+/// Splits row-wise work (layer norm, softmax, GELU, attention over batch × heads) across cores.
+///
+/// The worker count follows the BLAS thread count, so one knob (`OPENBLAS_NUM_THREADS` or
+/// `BLASRuntime.setThreads`) sets the parallelism of the whole step.
+public enum ParallelRows {
+    /// How many chunks `forEach` uses at most: the BLAS thread count.
+    public static var workerCount: Int { max(1, BLASRuntime.threads) }
+
+    /// Calls `body` on disjoint ranges that together cover `0..<count`, concurrently.
+    ///
+    /// - Parameters:
+    ///   - count: the number of rows.
+    ///   - minimumChunk: the fewest rows worth a thread of their own (small work stays serial).
+    ///   - body: receives a chunk index in `0..<chunks` and the chunk's row range; must only
+    ///     write memory that belongs to its rows (or to its chunk index).
+    /// - Returns: the number of chunks used, so callers can reduce per-chunk partial sums.
+    @discardableResult
+    public static func forEach(count: Int, minimumChunk: Int = 1,
+                               _ body: (_ chunk: Int, _ rows: Range<Int>) -> Void) -> Int {
+        let chunks = chunkCount(count: count, minimumChunk: minimumChunk)
+        if chunks <= 1 {
+            if count > 0 { body(0, 0..<count) }
+            return 1
+        }
+        // The chunks write disjoint memory and all finish before concurrentPerform returns, so the
+        // non-Sendable closure is safe to share; the box tells the compiler so.
+        withoutActuallyEscaping(body) { escapable in
+            let shared = UncheckedSendableBox(escapable)
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                shared.value(c, (c * count / chunks)..<((c + 1) * count / chunks))
+            }
+        }
+        return chunks
+    }
+
+    /// The number of chunks `forEach` uses for `count` rows.
+    public static func chunkCount(count: Int, minimumChunk: Int = 1) -> Int {
+        max(1, min(workerCount, count / max(1, minimumChunk)))
+    }
+}
+
+/// Carries a value across a concurrency boundary the caller has checked by hand.
+struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,165 @@
+/// The tensors one block's forward writes, as pointers; each either owns memory (kept for the
+/// backward) or aliases the shared scratch of the inference path.
+///
+/// Letters: N = B·T token rows, C width, M MLP width, H heads, r LoRA rank.
+struct BlockActivations {
+    /// norm1 output (N, C) and its row statistics (N).
+    var ln1Out, ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>
+    /// qkv projection (N, 3C) and attention probabilities (B, H, T, T).
+    var qkv, probabilities: UnsafeMutablePointer<Float>
+    /// LoRA down-projection u = x·Aᵀ (N, 2r).
+    var loraU: UnsafeMutablePointer<Float>
+    /// Attention output before proj (N, C).
+    var attentionOut: UnsafeMutablePointer<Float>
+    /// Residual stream after attention (N, C), norm2 output (N, C) and statistics (N).
+    var mid, ln2Out, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
+    /// fc1 output before GELU (N, M).
+    var fc1Out: UnsafeMutablePointer<Float>
+}
+
+/// What the backward of one block reads, decided from the trainable set before the forward:
+/// a tensor is kept only if some gradient that is needed reads it.
+struct BlockPlan {
+    /// Block i's backward runs at all.
+    var runsBackward = false
+    /// The gradient must reach the block's input (something below block i trains).
+    var needsInputGradient = false
+    /// The gradient must reach the residual stream between attention and MLP.
+    var needsMidGradient = false
+    /// The attention branch's backward runs (attention, LoRA or norm1 trainable, or gradient below).
+    var runsAttentionBackward = false
+    var keepsInput = false, keepsLN1Out = false, keepsAttention = false, keepsLoRAU = false
+    var keepsAttentionOut = false, keepsMid = false, keepsLN2Out = false, keepsFC1Out = false
+
+    /// The plans of every block, bottom up.
+    static func plans(layout: ParameterLayout, trainable: TrainableSet) -> [BlockPlan] {
+        let embeddings = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
+        var somethingBelow = embeddings.contains { trainable.contains($0) }
+        return (0..<layout.config.depth).map { i in
+            let plan = BlockPlan(layout: layout, trainable: trainable, block: i, somethingBelow: somethingBelow)
+            somethingBelow = somethingBelow || layout.viewIndices(ofBlock: i).contains { trainable.contains($0) }
+            return plan
+        }
+    }
+
+    init(layout: ParameterLayout, trainable: TrainableSet, block i: Int, somethingBelow: Bool) {
+        let b = layout.blocks[i]
+        let t = { (v: Int?) in trainable.contains(v) }
+        let norm1 = t(b.norm1Weight) || t(b.norm1Bias), norm2 = t(b.norm2Weight) || t(b.norm2Bias)
+        let qkv = t(b.qkvWeight) || t(b.qkvBias), lora = t(b.loraA) || t(b.loraB)
+        let proj = t(b.projWeight) || t(b.projBias)
+        let mlp = t(b.fc1Weight) || t(b.fc1Bias) || t(b.fc2Weight) || t(b.fc2Bias)
+        needsInputGradient = somethingBelow
+        runsAttentionBackward = norm1 || qkv || lora || somethingBelow
+        needsMidGradient = runsAttentionBackward || proj
+        runsBackward = needsMidGradient || norm2 || mlp
+        keepsInput = norm1 || somethingBelow
+        keepsLN1Out = t(b.qkvWeight) || t(b.loraA)
+        keepsLoRAU = t(b.loraB)
+        keepsAttention = runsAttentionBackward
+        keepsAttentionOut = t(b.projWeight)
+        keepsMid = norm2 || needsMidGradient
+        keepsLN2Out = t(b.fc1Weight)
+        keepsFC1Out = t(b.fc2Weight) || t(b.fc1Weight) || t(b.fc1Bias) || norm2 || needsMidGradient
+    }
+}
+
+/// Every activation and gradient scratch of the model for batches up to `capacity`, allocated once.
+///
+/// Blocks below the lowest trainable layer, and tensors no needed gradient reads, share one set of
+/// scratch buffers, so a mask that trains only the top block costs about an inference.
+final class Activations {
+    let capacity: Int
+    private var owned: [UnsafeMutablePointer<Float>] = []
+    /// The kept tensors of the current plan, freed when the plan changes.
+    private var planOwned: [UnsafeMutablePointer<Float>] = []
+    /// Floats allocated for the current plan's kept tensors (0 when nothing below the head trains).
+    private(set) var keptFloats = 0
+    /// Residual stream entering block i, i in 0...depth (index depth: after the last block).
+    var residual: [UnsafeMutablePointer<Float>] = []
+    /// The kept tensors of each block (aliasing scratch where not kept) and the all-scratch set.
+    var kept: [BlockActivations] = []
+    var scratch: BlockActivations
+    var plans: [BlockPlan] = []
+    /// Residual pointers of the inference path (ping-pong between two scratch buffers).
+    var inferenceResidual: [UnsafeMutablePointer<Float>] = []
+    /// GELU output scratch (N, M), recomputed in the backward.
+    let geluOut: UnsafeMutablePointer<Float>
+    /// im2col columns (B·G, Cin·P·P) and patch-embedding output (B·G, C).
+    let columns, patchOut: UnsafeMutablePointer<Float>
+    /// Class-token rows after the last block (B, C), after the final norm (B, C), its statistics (B).
+    let classIn, classNorm, classMean, classRstd: UnsafeMutablePointer<Float>
+    /// Logits (B, K) and their gradient (B, K).
+    let logits, logitsGradient: UnsafeMutablePointer<Float>
+    /// Gradient scratch: residual stream (N, C), a branch tensor (N, C), qkv (N, 3C), MLP hidden
+    /// (N, M), attention scores (B, H, T, T), LoRA u (N, 2r), class rows (B, C) ×2.
+    let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
+
+    init(config: ViTConfig, loraRank: Int, capacity: Int) {
+        self.capacity = capacity
+        let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
+        let attentionCount = capacity * config.heads * config.tokens * config.tokens
+        let patches = capacity * config.gridSize * config.gridSize
+        var owned: [UnsafeMutablePointer<Float>] = []
+        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            owned.append(p)
+            return p
+        }
+        func makeBlock() -> BlockActivations {
+            BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), qkv: make(n * 3 * c),
+                             probabilities: make(attentionCount), loraU: make(n * 2 * loraRank),
+                             attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
+                             ln2Rstd: make(n), fc1Out: make(n * m))
+        }
+        scratch = makeBlock()
+        let pingPong = [make(n * c), make(n * c)]
+        inferenceResidual = (0...config.depth).map { pingPong[$0 % 2] }
+        geluOut = make(n * m)
+        columns = make(patches * config.patchValues)
+        patchOut = make(patches * c)
+        classIn = make(capacity * c); classNorm = make(capacity * c)
+        classMean = make(capacity); classRstd = make(capacity)
+        logits = make(capacity * config.classes); logitsGradient = make(capacity * config.classes)
+        // Gradient scratch: allocated now, touched (and so resident) only when a backward runs.
+        dResidual = make(n * c); dBranch = make(n * c); dQKV = make(n * 3 * c); dHidden = make(n * m)
+        dScores = make(attentionCount); dLoRAU = make(n * 2 * loraRank)
+        dClassNorm = make(capacity * c); dClassIn = make(capacity * c)
+        self.owned = owned
+        kept = [BlockActivations](repeating: scratch, count: config.depth)
+        residual = inferenceResidual
+    }
+
+    /// Allocates the kept tensors for `trainable` (called once per trainable set).
+    func plan(layout: ParameterLayout, trainable: TrainableSet) {
+        let config = layout.config
+        let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
+        let attentionCount = capacity * config.heads * config.tokens * config.tokens
+        for p in planOwned { p.deallocate() }
+        planOwned = []
+        keptFloats = 0
+        plans = BlockPlan.plans(layout: layout, trainable: trainable)
+        residual = inferenceResidual
+        for (i, plan) in plans.enumerated() {
+            var a = scratch
+            func make(_ count: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                planOwned.append(p)
+                keptFloats += count
+                return p
+            }
+            if plan.keepsInput { residual[i] = make(n * c); a.ln1Mean = make(n); a.ln1Rstd = make(n) }
+            if plan.keepsLN1Out { a.ln1Out = make(n * c) }
+            if plan.keepsLoRAU { a.loraU = make(n * 2 * layout.loraRank) }
+            if plan.keepsAttention { a.qkv = make(n * 3 * c); a.probabilities = make(attentionCount) }
+            if plan.keepsAttentionOut { a.attentionOut = make(n * c) }
+            if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
+            if plan.keepsLN2Out { a.ln2Out = make(n * c) }
+            if plan.keepsFC1Out { a.fc1Out = make(n * m) }
+            kept[i] = a
+        }
+        // Scratch residuals alternate by parity, so a block never reads and writes the same one.
+    }
+
+    deinit { for p in owned + planOwned { p.deallocate() } }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// A small seeded random source (SplitMix64) so initialisations are reproducible across runs
+/// and ranks.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    public mutating func normal() -> Float {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
+        let u2 = Double.random(in: 0..<1, using: &self)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+    }
+}
+
+/// Initialisations matching timm's ViT defaults where they matter.
+public enum ViTInitialization {
+    /// timm's `init_weights_vit_timm` for a Linear: weight ~ N(0, 0.02²) (its truncation at ±2 is
+    /// absolute, so it never triggers), bias 0.
+    public static func linear(weight: UnsafeMutablePointer<Float>, count: Int, bias: UnsafeMutablePointer<Float>?,
+                              biasCount: Int, using generator: inout SeededGenerator) {
+        for i in 0..<count { weight[i] = 0.02 * generator.normal() }
+        bias?.update(repeating: 0, count: biasCount)
+    }
+
+    /// A fresh model's parameters: Linear and conv weights, class token and position embedding
+    /// ~ N(0, 0.02²), biases 0, LayerNorm weight 1 and bias 0, LoRA A uniform in ±1/√C (loralib's
+    /// kaiming-uniform with a = √5) and LoRA B 0.
+    public static func randomize(_ model: VisionTransformer, seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        let c = model.config.width
+        for (index, view) in model.layout.views.enumerated() {
+            let p = model.parameter(index)
+            let name = view.name
+            if name.hasSuffix("lora_A") {
+                let bound = 1 / Float(c).squareRoot()
+                for i in 0..<view.count { p[i] = Float.random(in: -bound..<bound, using: &generator) }
+            } else if name.hasSuffix("lora_B") || name.hasSuffix(".bias") {
+                p.update(repeating: 0, count: view.count)
+            } else if name.contains("norm") {
+                p.update(repeating: 1, count: view.count)
+            } else {
+                for i in 0..<view.count { p[i] = 0.02 * generator.normal() }
+            }
+        }
+    }
+}

@@ -1,0 +1,313 @@
+import Tensor
+
+/// A timm `VisionTransformer` (class-token pooling) with hand-written forward and backward over
+/// one flat parameter buffer.
+///
+/// Letters: B batch, T tokens, C width, M MLP width, H heads, D = C/H, K classes, N = B·T.
+/// Typical use per step: `zeroGradients()`, `lossAndGradients(...)`, then an optimizer over
+/// `trainable.ranges` of `parameters` and `gradients`.
+public final class VisionTransformer {
+    /// The architecture.
+    public let config: ViTConfig
+    /// Names, shapes and offsets of every parameter tensor in `parameters` and `gradients`.
+    public let layout: ParameterLayout
+    /// The weights in `layout` order.
+    public let parameters: ParameterBuffer
+    /// dL/dparameters in the same layout; only trainable ranges are ever written.
+    public let gradients: ParameterBuffer
+    /// What trains; set with `setTrainable`.
+    public private(set) var trainable: TrainableSet
+    private var activations: Activations?
+    /// Batch size and mode of the last forward (the backward reads its activations).
+    private var lastBatch = 0
+    private var lastForwardKept = false
+
+    /// A model with zeroed parameters (load or initialise them next) and everything trainable.
+    public init(layout: ParameterLayout) {
+        self.config = layout.config
+        self.layout = layout
+        parameters = ParameterBuffer(count: layout.count)
+        gradients = ParameterBuffer(count: layout.count)
+        trainable = TrainableSet(layout: layout, flags: [Bool](repeating: true, count: layout.views.count))
+    }
+
+    /// Chooses what trains; activations kept by the next training forward follow it.
+    public func setTrainable(_ set: TrainableSet) {
+        precondition(set.isTrainable.count == layout.views.count, "trainable set of another layout")
+        trainable = set
+        activations?.plan(layout: layout, trainable: set)
+        lastForwardKept = false
+    }
+
+    /// The parameter tensor `index` of the layout.
+    @inlinable
+    public func parameter(_ index: Int) -> UnsafeMutablePointer<Float> { parameters.base + layout.views[index].offset }
+
+    /// The gradient tensor of view `index`, or nil when it is frozen (its products are skipped).
+    @inlinable
+    func gradient(_ index: Int?) -> UnsafeMutablePointer<Float>? {
+        guard let index, trainable.contains(index) else { return nil }
+        return gradients.base + layout.views[index].offset
+    }
+
+    /// Floats held for the backward beyond the shared scratch, under the current trainable set
+    /// (0 before the first forward): shows that frozen layers keep nothing.
+    public var keptActivationFloats: Int { activations?.keptFloats ?? 0 }
+
+    /// Zeroes the gradients of the trainable ranges.
+    public func zeroGradients() { for r in trainable.ranges { gradients.zero(r) } }
+
+    /// Activations for batches up to `batch`, allocated on first use or when a larger batch comes.
+    private func prepare(batch: Int) -> Activations {
+        if let a = activations, a.capacity >= batch { return a }
+        activations = nil  // free the smaller set first: lower peak memory
+        let a = Activations(config: config, loraRank: layout.loraRank, capacity: batch)
+        a.plan(layout: layout, trainable: trainable)
+        activations = a
+        return a
+    }
+
+    // MARK: - Forward
+
+    /// Runs the model on `images` (B, Cin, H, W) and returns the logits (B, K), valid until the
+    /// next call. With `keepActivations` the tensors the backward needs are kept (training);
+    /// without, every block runs on shared scratch (evaluation).
+    @discardableResult
+    public func forward(images: UnsafePointer<Float>, batch b: Int, keepActivations: Bool) -> UnsafeBufferPointer<Float> {
+        precondition(b > 0, "empty batch")
+        let a = prepare(batch: b)
+        let t = config.tokens, c = config.width, g = config.gridSize * config.gridSize, n = b * t
+        let residual = keepActivations ? a.residual : a.inferenceResidual
+        // Patch embedding as im2col + GEMM, then class token and position embedding.
+        PatchEmbedding.im2col(columns: a.columns, images: images, batch: b, channels: config.channels,
+                              height: config.imageSize, width: config.imageSize, patch: config.patchSize)
+        Linear.forward(output: a.patchOut, input: a.columns, weight: parameter(layout.patchWeight),
+                       bias: parameter(layout.patchBias), rows: b * g, inFeatures: config.patchValues, outFeatures: c)
+        let x0 = residual[0], cls = parameter(layout.classToken), pos = parameter(layout.positionEmbedding)
+        let patchOut = a.patchOut
+        ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
+            for row in rows {
+                let image = row / t, token = row % t
+                let src = token == 0 ? cls : patchOut + (image * g + token - 1) * c
+                let dst = x0 + row * c, p = pos + token * c
+                for j in 0..<c { dst[j] = src[j] + p[j] }
+            }
+        }
+        for i in 0..<config.depth {
+            blockForward(i, activations: keepActivations ? a.kept[i] : a.scratch, geluOut: a.geluOut,
+                         input: residual[i], output: residual[i + 1], batch: b)
+        }
+        // Final norm and head on the class tokens only (LayerNorm is per token).
+        let last = residual[config.depth]
+        for image in 0..<b { (a.classIn + image * c).update(from: last + image * t * c, count: c) }
+        LayerNorm.forward(output: a.classNorm, mean: a.classMean, rstd: a.classRstd, input: a.classIn,
+                          weight: parameter(layout.normWeight), bias: parameter(layout.normBias),
+                          rows: b, channels: c, epsilon: config.layerNormEpsilon)
+        Linear.forward(output: a.logits, input: a.classNorm, weight: parameter(layout.headWeight),
+                       bias: parameter(layout.headBias), rows: b, inFeatures: c, outFeatures: config.classes)
+        lastBatch = b
+        lastForwardKept = keepActivations
+        return UnsafeBufferPointer(start: a.logits, count: b * config.classes)
+    }
+
+    /// One pre-norm block: `mid = x + proj(attn(qkv(norm1(x))))`, `y = mid + fc2(gelu(fc1(norm2(mid))))`.
+    private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
+                              input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
+        let p = layout.blocks[i]
+        let n = b * config.tokens, c = config.width, m = config.mlpWidth
+        LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
+                          bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                       rows: n, inFeatures: c, outFeatures: 3 * c)
+        if let loraA = p.loraA, let loraB = p.loraB {
+            let r = layout.loraRank, scale = layout.loraScaling
+            let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
+            // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
+            GEMM.multiply(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+                          c: s.loraU, ldc: 2 * r)
+            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+                          beta: 1, c: s.qkv, ldc: 3 * c)
+            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c)
+        }
+        Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
+                          tokens: config.tokens, heads: config.heads, headDim: config.headDim)
+        s.mid.update(from: x, count: n * c)
+        Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
+                       bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c)
+        LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
+                          bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                       rows: n, inFeatures: c, outFeatures: m)
+        GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
+        y.update(from: s.mid, count: n * c)
+        Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
+                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+    }
+
+    // MARK: - Backward
+
+    /// Accumulates dL/dparameters of the trainable views into `gradients`, given dL/dlogits (B, K)
+    /// for the last forward, which must have kept its activations. Stops below the lowest
+    /// trainable layer and skips the product of every frozen weight.
+    public func backward(logitsGradient: UnsafePointer<Float>) {
+        precondition(lastForwardKept, "backward needs a forward with keepActivations: true under the current trainable set")
+        guard let a = activations else { return }
+        let b = lastBatch, t = config.tokens, c = config.width, n = b * t
+        let embeddingViews = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
+        let embeddingsTrain = embeddingViews.contains { trainable.contains($0) }
+        let blocksTrain = embeddingsTrain || a.plans.contains { $0.runsBackward }
+        let normTrains = trainable.contains(layout.normWeight) || trainable.contains(layout.normBias)
+        Linear.backward(inputGradient: blocksTrain || normTrains ? a.dClassNorm : nil, accumulateInput: false,
+                        weightGradient: gradient(layout.headWeight), biasGradient: gradient(layout.headBias),
+                        outputGradient: logitsGradient, input: a.classNorm, weight: parameter(layout.headWeight),
+                        rows: b, inFeatures: c, outFeatures: config.classes)
+        guard blocksTrain || normTrains else { return }
+        if blocksTrain { a.dClassIn.update(repeating: 0, count: b * c) }
+        LayerNorm.backward(inputGradient: blocksTrain ? a.dClassIn : nil, weightGradient: gradient(layout.normWeight),
+                           biasGradient: gradient(layout.normBias), outputGradient: a.dClassNorm, input: a.classIn,
+                           weight: parameter(layout.normWeight), mean: a.classMean, rstd: a.classRstd, rows: b, channels: c)
+        guard blocksTrain else { return }
+        a.dResidual.update(repeating: 0, count: n * c)
+        for image in 0..<b { (a.dResidual + image * t * c).update(from: a.dClassIn + image * c, count: c) }
+        for i in (0..<config.depth).reversed() {
+            let plan = a.plans[i]
+            guard plan.runsBackward else { break }
+            blockBackward(i, plan: plan, activations: a, batch: b)
+            guard plan.needsInputGradient else { break }
+        }
+        if embeddingsTrain { embeddingBackward(activations: a, batch: b) }
+    }
+
+    /// The backward of block `i`: turns dResidual from d(output) into d(input) where needed.
+    private func blockBackward(_ i: Int, plan: BlockPlan, activations a: Activations, batch b: Int) {
+        let p = layout.blocks[i], s = a.kept[i], x = a.residual[i]
+        let n = b * config.tokens, c = config.width, m = config.mlpWidth
+        let norm2 = trainable.contains(p.norm2Weight) || trainable.contains(p.norm2Bias)
+        let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
+        // MLP branch: y = mid + fc2(gelu(fc1(norm2(mid)))).
+        let needsLN2Out = norm2 || plan.needsMidGradient
+        let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
+        if trainable.contains(p.fc2Weight) { GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m) }
+        Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
+                        weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
+                        outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
+                        rows: n, inFeatures: m, outFeatures: c)
+        if needsHidden {
+            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, input: s.fc1Out, count: n * m)
+            Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
+                            weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
+                            outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                            rows: n, inFeatures: c, outFeatures: m)
+        }
+        if needsLN2Out {
+            // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
+            LayerNorm.backward(inputGradient: plan.needsMidGradient ? a.dResidual : nil,
+                               weightGradient: gradient(p.norm2Weight), biasGradient: gradient(p.norm2Bias),
+                               outputGradient: a.dBranch, input: s.mid, weight: parameter(p.norm2Weight),
+                               mean: s.ln2Mean, rstd: s.ln2Rstd, rows: n, channels: c)
+        }
+        guard plan.needsMidGradient else { return }
+        // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
+        Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
+                        weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
+                        outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
+                        rows: n, inFeatures: c, outFeatures: c)
+        guard plan.runsAttentionBackward else { return }
+        Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
+                           probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
+                           headDim: config.headDim)
+        let needsLN1Out = norm1 || plan.needsInputGradient
+        var loraInputGradient: (() -> Void)?
+        if let loraA = p.loraA, let loraB = p.loraB {
+            loraInputGradient = loraBackward(activations: s, a: a, loraA: loraA, loraB: loraB, rows: n,
+                                             needsInputGradient: needsLN1Out)
+        }
+        Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
+                        weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
+                        outputGradient: a.dQKV, input: s.ln1Out, weight: parameter(p.qkvWeight),
+                        rows: n, inFeatures: c, outFeatures: 3 * c)
+        loraInputGradient?()
+        guard needsLN1Out else { return }
+        LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
+                           weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
+                           outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
+                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c)
+    }
+
+    /// LoRA factor gradients from dQKV; returns the step that adds the LoRA path's input gradient
+    /// to dBranch, to run after qkv's own input gradient has overwritten it.
+    private func loraBackward(activations s: BlockActivations, a: Activations, loraA: Int, loraB: Int, rows n: Int,
+                              needsInputGradient: Bool) -> (() -> Void)? {
+        let c = config.width, r = layout.loraRank, scale = layout.loraScaling
+        let bq = parameter(loraB), bv = bq + c * r, aw = parameter(loraA)
+        if let gB = gradient(loraB) {
+            // dB_q += s·dqᵀ·u_q, dB_v += s·dvᵀ·u_v (TN).
+            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
+                          ldb: 2 * r, beta: 1, c: gB, ldc: r)
+            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
+                          b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r)
+        }
+        let gA = gradient(loraA)
+        guard gA != nil || needsInputGradient else { return nil }
+        // du_q = s·dq·B_q, du_v = s·dv·B_v (NN).
+        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
+                      c: a.dLoRAU, ldc: 2 * r)
+        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
+                      c: a.dLoRAU + r, ldc: 2 * r)
+        if let gA {
+            // dA += duᵀ·x (TN).
+            GEMM.multiply(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
+                          beta: 1, c: gA, ldc: c)
+        }
+        guard needsInputGradient else { return nil }
+        let du = a.dLoRAU, dx = a.dBranch
+        // dx += du·A (NN).
+        return { GEMM.multiply(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c) }
+    }
+
+    /// Gradients of the class token, position embedding and patch embedding from d(tokens).
+    private func embeddingBackward(activations a: Activations, batch b: Int) {
+        let t = config.tokens, c = config.width, g = config.gridSize * config.gridSize
+        if let gPos = gradient(layout.positionEmbedding) {
+            ColumnSum.accumulate(into: gPos, matrix: a.dResidual, rows: b, columns: t * c, stride: t * c)
+        }
+        if let gCls = gradient(layout.classToken) {
+            ColumnSum.accumulate(into: gCls, matrix: a.dResidual, rows: b, columns: c, stride: t * c)
+        }
+        let gW = gradient(layout.patchWeight), gB = gradient(layout.patchBias)
+        guard gW != nil || gB != nil else { return }
+        for image in 0..<b {
+            (a.dBranch + image * g * c).update(from: a.dResidual + (image * t + 1) * c, count: g * c)
+        }
+        Linear.backward(inputGradient: nil, weightGradient: gW, biasGradient: gB, outputGradient: a.dBranch,
+                        input: a.columns, weight: parameter(layout.patchWeight), rows: b * g,
+                        inFeatures: config.patchValues, outFeatures: c)
+    }
+
+    // MARK: - Loss
+
+    /// Forward with kept activations, cross-entropy (see `CrossEntropy`) and backward; gradients
+    /// accumulate into `gradients` (call `zeroGradients()` first). Returns the mean loss.
+    ///
+    /// - Parameters:
+    ///   - images: (B, Cin, H, W).
+    ///   - labels: (B), each in 0..<K.
+    ///   - classWeights: (K) or nil.
+    /// - Throws: `ViTError.invalidInput` for a label outside 0..<K.
+    public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch b: Int,
+                                 classWeights: UnsafePointer<Float>? = nil, labelSmoothing: Float = 0) throws(ViTError) -> Float {
+        for i in 0..<b where labels[i] < 0 || Int(labels[i]) >= config.classes {
+            throw .invalidInput("label \(labels[i]) of sample \(i) is outside 0..<\(config.classes)")
+        }
+        let logits = forward(images: images, batch: b, keepActivations: true)
+        guard let a = activations else { return .nan }
+        let k = config.classes
+        let loss = CrossEntropy.loss(logits: logits.baseAddress!, labels: labels, classWeights: classWeights,
+                                     labelSmoothing: labelSmoothing, rows: b, classes: k)
+        CrossEntropy.backward(logitsGradient: a.logitsGradient, logits: logits.baseAddress!, labels: labels,
+                              classWeights: classWeights, labelSmoothing: labelSmoothing, rows: b, classes: k)
+        backward(logitsGradient: a.logitsGradient)
+        return loss
+    }
+}
