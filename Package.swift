@@ -20,7 +20,8 @@ let package = Package(
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
-        .target(name: "SafeTensors"),
+        .target(name: "FileOutput"),
+        .target(name: "SafeTensors", dependencies: ["FileOutput"]),
         .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization"]),
         .target(name: "Optimization"),
 
@@ -34,7 +35,7 @@ let package = Package(
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics", "SafeTensors", "ViT"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics", "SafeTensors", "ViT", "FileOutput"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
+        .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),

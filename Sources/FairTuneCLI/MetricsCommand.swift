@@ -1,5 +1,6 @@
 import Arguments
 import Distributed
+import FileOutput
 import Foundation
 import Metrics
 
@@ -84,21 +85,13 @@ struct OutputError: Error, CustomStringConvertible {
     var description: String { "\(path): cannot write: \(reason)" }
 }
 
-/// Writes `text` to a temporary file next to `path`, then renames it over `path`, so readers
-/// never see a half-written report and a failure leaves any old file intact.
+/// Writes `text` atomically (see `AtomicFile`): readers never see a half-written report and a
+/// failure leaves any old file intact.
 func writeAtomically(_ text: String, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-    do {
-        try Data(text.utf8).write(to: temporary)
+    do throws(AtomicFile.WriteError) {
+        try AtomicFile.write(text, to: path)
     } catch {
-        throw OutputError(path: path, reason: (error as NSError).localizedDescription)
-    }
-    guard rename(temporary.path, url.path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary.path)
-        throw OutputError(path: path, reason: reason)
+        throw OutputError(path: path, reason: error.reason)
     }
 }
 

@@ -1,3 +1,4 @@
+import FileOutput
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -115,78 +116,13 @@ public struct SafeTensorsWriter: Sendable {
     public func write(to path: String) throws(SafeTensorsError) {
         let ordered = orderedEntries
         let header = headerBytes(for: ordered)
-        try AtomicFile.write(to: path) { (descriptor: Int32) throws(AtomicFile.WriteError) in
-            try AtomicFile.writeAll(descriptor, header)
-            for entry in ordered { try AtomicFile.writeAll(descriptor, entry.bytes) }
-        }
-    }
-}
-
-/// Write-to-temporary, fsync, rename: how the writer replaces a file without ever leaving a partial one.
-enum AtomicFile {
-    /// The failing system call and its `errno` text.
-    struct WriteError: Error {
-        let reason: String
-    }
-
-    /// Runs `body` on a new temporary file next to `path`, then syncs it and renames it to `path`.
-    static func write(
-        to path: String, _ body: (Int32) throws(WriteError) -> Void
-    ) throws(SafeTensorsError) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = "\(folder.isEmpty ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .cannotWrite(file: path, reason: "creating temporary file \(temporary): \(errorText())")
-        }
-        var isOpen = true
-        do throws(WriteError) {
-            try body(descriptor)
-            guard fsync(descriptor) == 0 else { throw WriteError(reason: "fsync: \(errorText())") }
-            isOpen = false
-            guard close(descriptor) == 0 else { throw WriteError(reason: "close: \(errorText())") }
-            guard rename(temporary, path) == 0 else {
-                throw WriteError(reason: "renaming \(temporary) to the destination: \(errorText())")
+        do throws(AtomicFile.WriteError) {
+            try AtomicFile.write(to: path) { (descriptor: Int32) throws(AtomicFile.WriteError) in
+                try AtomicFile.writeAll(descriptor, header)
+                for entry in ordered { try AtomicFile.writeAll(descriptor, entry.bytes) }
             }
         } catch {
-            if isOpen { close(descriptor) }
-            unlink(temporary)
             throw .cannotWrite(file: path, reason: error.reason)
         }
-        // Persist the rename itself; a folder that cannot be opened or synced is not an error.
-        let folderDescriptor = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderDescriptor >= 0 {
-            _ = fsync(folderDescriptor)
-            close(folderDescriptor)
-        }
-    }
-
-    /// Writes all of `bytes`, retrying partial writes and interrupted calls.
-    static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws(WriteError) {
-        let failure: Int32? = bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let written = systemWrite(descriptor, buffer.baseAddress! + done, buffer.count - done)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                done += written
-            }
-            return nil
-        }
-        if let failure { throw WriteError(reason: "write: \(String(cString: strerror(failure)))") }
-    }
-
-    #if canImport(Glibc)
-    private static let systemWrite = Glibc.write
-    #else
-    private static let systemWrite = Darwin.write
-    #endif
-
-    private static func errorText() -> String {
-        String(cString: strerror(errno))
     }
 }
