@@ -46,29 +46,15 @@ extension HDF5Object {
             guard H5Tget_class(type) == H5T_STRING else {
                 throw .wrongElementType(file: fileName, path: path, expected: "string", found: describeType(type))
             }
-            let n = elementCount(of: attribute)
-            if n == 0 { return [] }
-            if H5Tis_variable_str(type) > 0 {
-                let memType = makeVariableStringType()
-                defer { H5Tclose(memType) }
-                var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-                guard H5Aread(attribute, memType, &pointers) >= 0 else {
-                    throw .readFailed(file: fileName, path: path, reason: HDF5Library.lastErrorMessage())
-                }
-                let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
-                let space = H5Aget_space(attribute)
-                defer { H5Sclose(space) }
-                H5Dvlen_reclaim(memType, space, shim_H5P_DEFAULT(), &pointers)
-                return strings
-            }
-            let width = H5Tget_size(type)
-            var bytes = [UInt8](repeating: 0, count: n * width)
-            guard H5Aread(attribute, type, &bytes) >= 0 else {
+            let space = H5Aget_space(attribute)
+            defer { H5Sclose(space) }
+            let n = Int(H5Sget_simple_extent_npoints(space))
+            guard let strings = decodeStrings(count: n, storedType: type, space: space, read: { memoryType, buffer in
+                H5Aread(attribute, memoryType, buffer)
+            }) else {
                 throw .readFailed(file: fileName, path: path, reason: HDF5Library.lastErrorMessage())
             }
-            return (0..<n).map { i in
-                String(decoding: bytes[(i * width)..<((i + 1) * width)].prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            return strings
         }
     }
 

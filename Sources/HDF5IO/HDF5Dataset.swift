@@ -117,30 +117,15 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
             throw .wrongElementType(file: file.path, path: objectPath, expected: "string", found: describeType(type))
         }
         let n = try requireRank(1)[0]
-        let reason = { HDF5Library.lastErrorMessage() }
-        if H5Tis_variable_str(type) > 0 {
-            let memType = makeVariableStringType()
-            defer { H5Tclose(memType) }
-            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-            if n == 0 { return [] }
-            guard H5Dread(objectID, memType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &pointers) >= 0 else {
-                throw .readFailed(file: file.path, path: objectPath, reason: reason())
-            }
-            let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
-            let space = H5Dget_space(objectID)
-            defer { H5Sclose(space) }
-            H5Dvlen_reclaim(memType, space, shim_H5P_DEFAULT(), &pointers)
-            return strings
+        let space = H5Dget_space(objectID)
+        defer { H5Sclose(space) }
+        let id = objectID
+        guard let strings = decodeStrings(count: n, storedType: type, space: space, read: { memoryType, buffer in
+            H5Dread(id, memoryType, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), buffer)
+        }) else {
+            throw .readFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
         }
-        let width = H5Tget_size(type)
-        var bytes = [UInt8](repeating: 0, count: Swift.max(n * width, 1))
-        guard H5Dread(objectID, type, shim_H5S_ALL(), shim_H5S_ALL(), shim_H5P_DEFAULT(), &bytes) >= 0 else {
-            throw .readFailed(file: file.path, path: objectPath, reason: reason())
-        }
-        return (0..<n).map { i in
-            let row = bytes[(i * width)..<((i + 1) * width)]
-            return String(decoding: row.prefix(while: { $0 != 0 }), as: UTF8.self)
-        }
+        return strings
     }
 
     // MARK: - Writing

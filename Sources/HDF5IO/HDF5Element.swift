@@ -47,3 +47,28 @@ func describeType(_ type: hid_t) -> String {
     default: return "unknown"
     }
 }
+
+/// Reads `count` strings stored as `storedType` (variable- or fixed-length, as h5py writes them)
+/// through `read`, which fills a buffer in the memory type it is given; `space` is the object's
+/// dataspace, needed to free HDF5's variable-length memory. Returns nil when `read` fails.
+func decodeStrings(count n: Int, storedType: hid_t, space: hid_t,
+                   read: (hid_t, UnsafeMutableRawPointer) -> herr_t) -> [String]? {
+    if n == 0 { return [] }
+    if H5Tis_variable_str(storedType) > 0 {
+        let memoryType = makeVariableStringType()
+        defer { H5Tclose(memoryType) }
+        var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+        let status = pointers.withUnsafeMutableBytes { read(memoryType, $0.baseAddress!) }
+        guard status >= 0 else { return nil }
+        let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+        H5Dvlen_reclaim(memoryType, space, shim_H5P_DEFAULT(), &pointers)
+        return strings
+    }
+    let width = H5Tget_size(storedType)
+    var bytes = [UInt8](repeating: 0, count: n * width)
+    let status = bytes.withUnsafeMutableBytes { read(storedType, $0.baseAddress!) }
+    guard status >= 0 else { return nil }
+    return (0..<n).map { i in
+        String(decoding: bytes[(i * width)..<((i + 1) * width)].prefix(while: { $0 != 0 }), as: UTF8.self)
+    }
+}
