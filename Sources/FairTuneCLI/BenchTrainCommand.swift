@@ -18,6 +18,8 @@ let benchTrainCommand = Command(CommandSpec(
         .value("batch-size", "B", "images per step", default: "32"),
         .value("steps", "N", "timed steps per mode (after one warm-up step)", default: "3"),
         .value("classes", "K", "classifier outputs", default: "2"),
+        .value("threading", "MODE", "own: OpenBLAS single-threaded and fairtune's workers split every product; "
+            + "blas: OpenBLAS threads each product", default: "own"),
     ] + TuningOptions.specs
 )) { args in
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
@@ -25,6 +27,8 @@ let benchTrainCommand = Command(CommandSpec(
     let steps = try args.int("steps", in: 1...10_000)!
     let method = try TuningOptions.method(args)
     let lora = try TuningOptions.lora(args, method: method)
+    let threads = BLASRuntime.threads
+    let threading = try args.choice("threading", ["own", "blas"])!
     let layout = ParameterLayout(config: config, loraRank: lora.rank, loraAlpha: lora.alpha ?? 8)
 
     // Modes: (label, trainable set or nil for inference).
@@ -50,8 +54,11 @@ let benchTrainCommand = Command(CommandSpec(
     }
     var ceiling = measureCeiling()
     print("model \(args.string("model")!) (\(config)), batch \(batch), \(steps) timed steps per mode")
-    print("BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads; CPU \(CPUInfo.current().modelName)")
+    print("BLAS core \(BLASRuntime.coreName), \(threads) threads, threading \(threading); CPU \(CPUInfo.current().modelName)")
     var rows: [(label: String, params: String, imagesPerSecond: Double, flopsPerImage: Double, peak: Double)] = []
+    // The ceiling is measured with OpenBLAS's own threads, the best it can do on one product.
+    if threading == "own" { ParallelRows.useOwnThreads(threads) }
+    defer { ParallelRows.useBLASThreads() }
     for (label, trainable) in modes {
         // A fresh model per mode, built after the last one is freed and the heap trimmed, so each
         // peak holds this mode's weights, gradients and activations only.
@@ -80,6 +87,7 @@ let benchTrainCommand = Command(CommandSpec(
         let params = trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
         rows.append((label, params, Double(batch) / mean, flopsPerImage, PeakMemory.peakMiB))
     }
+    ParallelRows.useBLASThreads()
     ceiling = max(ceiling, measureCeiling())
     print(String(format: "sgemm ceiling (%dx%dx%d NT, best of before and after): %.1f GFLOP/s", batch * config.tokens,
                  config.mlpWidth, config.width, ceiling))
