@@ -11,7 +11,8 @@ let benchTrainCommand = Command(CommandSpec(
         Time inference and training steps of a ViT (random weights, random images): images/s,
         achieved GFLOP/s (matrix products only), its ratio to the sgemm ceiling measured in the same
         run, and peak resident memory (VmHWM, reset before each mode). Without --tuning it runs
-        inference, full fine-tuning, and block-parts4 (auto_peft2) training the last half of the blocks.
+        inference, full fine-tuning, and block-parts4 (auto_peft2) training the last half of the blocks
+        and the last block only (which must cost little more than inference: frozen layers are free).
         """,
     options: [
         .value("model", "NAME", "vit_{tiny,small,base,large}_patch{16,32}_{224,384}", default: "vit_small_patch16_224"),
@@ -37,9 +38,13 @@ let benchTrainCommand = Command(CommandSpec(
         modes.append(("train " + (args.string("tuning") ?? ""), try TuningOptions.trainableSet(args, method: method, layout: layout)))
     } else {
         let depth = config.depth
-        let lastHalf = (0..<depth).flatMap { i in [Bool](repeating: i >= depth / 2, count: 4) }
+        func lastBlocks(_ count: Int) -> [Bool] {
+            (0..<depth).flatMap { i in [Bool](repeating: i >= depth - count, count: 4) }
+        }
         modes = [("inference", nil), ("full fine-tuning", try TrainableSet(layout: layout, method: .full)),
-                 ("block-parts4 last \(depth - depth / 2) blocks", try TrainableSet(layout: layout, method: .parts4, mask: lastHalf))]
+                 ("block-parts4 last \(depth - depth / 2) blocks",
+                  try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(depth - depth / 2))),
+                 ("block-parts4 last block", try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(1)))]
     }
 
     var generator = SeededGenerator(seed: 2)
