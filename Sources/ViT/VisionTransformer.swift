@@ -50,6 +50,13 @@ public final class VisionTransformer {
         return gradients.base + layout.views[index].offset
     }
 
+    /// The logits (B, K) of the last forward (also the one inside `lossAndGradients`), valid until
+    /// the next forward; empty before the first.
+    public var lastLogits: UnsafeBufferPointer<Float> {
+        guard let a = activations else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: a.logits, count: lastBatch * config.classes)
+    }
+
     /// Floats held for the backward beyond the shared scratch, under the current trainable set
     /// (0 before the first forward): shows that frozen layers keep nothing.
     public var keptActivationFloats: Int { activations?.keptFloats ?? 0 }

@@ -89,6 +89,7 @@ final class ViTReferenceTests: XCTestCase {
         model.gradients.base.update(repeating: 7, count: model.gradients.count)
         let loss = try model.lossAndGradients(batch)
         XCTAssertEqual(loss, try file.floats("loss")[0], accuracy: 1e-5, fixture)
+        XCTAssertLessThan(Fixtures.relativeError(Array(model.lastLogits), try file.floats("logits")), Self.logitTolerance)
         for (index, view) in model.layout.views.enumerated() {
             let expected = file.info("grad.\(view.name)") != nil
             XCTAssertEqual(model.trainable.contains(index), expected, "\(fixture): \(view.name) trainable")
