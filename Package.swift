@@ -24,19 +24,42 @@ let package = Package(
         .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization"]),
         .target(name: "Optimization"),
 
+        // MARK: - Training
+        .target(name: "Training"),
+
+        .target(name: "Metrics"),
+
+        // MARK: - Data
+        .target(name: "Dataset", dependencies: ["HDF5IO"]),
+
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "SafeTensors", "ViT"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
+                                         "SafeTensors", "ViT"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
-        .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
+        .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "CLITests", dependencies: ["fairtune"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
     ]
 )
+
+// Hand-written loops (layer norm, GELU, softmax, optimizers) need AVX2 and FMA to vectorise; without
+// them every fused multiply-add is a library call. AVX2 + FMA (Haswell, 2013, and every later
+// x86 server CPU) is the baseline fairtune assumes on x86_64.
+#if arch(x86_64)
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-target-cpu", "haswell"])]
+}
+#endif

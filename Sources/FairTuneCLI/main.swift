@@ -12,7 +12,10 @@ let tool = Command(group: "fairtune", summary: """
     """, subcommands: [
     envCommand,
     forwardCommand,
-    Command(group: "fairtune bench", summary: "Measure speed on this machine.", subcommands: [benchGEMMCommand, benchTrainCommand]),
+    Command(group: "fairtune bench", summary: "Measure speed on this machine.",
+            subcommands: [benchGEMMCommand, benchDataCommand, benchMetricsCommand, benchTrainCommand]),
+    Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
+    metricsCommand,
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -20,6 +20,7 @@ extension HDF5Object {
 
     /// Opens attribute `name`, runs `body` with its id and stored type, then closes both.
     private func withAttribute<R>(_ name: String, _ body: (hid_t, hid_t) throws(HDF5Error) -> R) throws(HDF5Error) -> R {
+        HDF5Library.silenceErrorsOnThisThread()
         guard hasAttribute(name) else { throw .missingObject(file: file.path, path: attributePath(name)) }
         let attribute = H5Aopen(objectID, name, shim_H5P_DEFAULT())
         guard attribute >= 0 else {
@@ -139,6 +140,7 @@ extension HDF5Object {
     }
 
     private func createAttribute(_ name: String, type: hid_t, space: hid_t) throws(HDF5Error) -> hid_t {
+        HDF5Library.silenceErrorsOnThisThread()
         if hasAttribute(name) { H5Adelete(objectID, name) }
         let attribute = H5Acreate2(objectID, name, type, space, shim_H5P_DEFAULT(), shim_H5P_DEFAULT())
         guard attribute >= 0 else {

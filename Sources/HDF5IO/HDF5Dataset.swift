@@ -98,6 +98,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
     /// - Throws: `outOfBounds` for a selection outside the dataset, `sizeMismatch` when the buffer
     ///   is not exactly the selection's size.
     public func read<T: HDF5Element>(into buffer: UnsafeMutableBufferPointer<T>, offset: [Int], count: [Int]) throws(HDF5Error) {
+        HDF5Library.silenceErrorsOnThisThread()
         try requireElementType(T.self)
         let (fileSpace, memorySpace) = try selection(offset: offset, count: count, bufferCount: buffer.count)
         defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
@@ -109,6 +110,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
 
     /// Reads a one-dimensional dataset of strings (variable-length or fixed-length, as h5py writes).
     public func readStrings() throws(HDF5Error) -> [String] {
+        HDF5Library.silenceErrorsOnThisThread()
         let type = H5Dget_type(objectID)
         defer { H5Tclose(type) }
         guard H5Tget_class(type) == H5T_STRING else {
@@ -158,6 +160,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
 
     /// Writes `buffer` into the hyperslab at `offset` of extent `count`.
     public func write<T: HDF5Element>(from buffer: UnsafeBufferPointer<T>, offset: [Int], count: [Int]) throws(HDF5Error) {
+        HDF5Library.silenceErrorsOnThisThread()
         try requireElementType(T.self)
         let (fileSpace, memorySpace) = try selection(offset: offset, count: count, bufferCount: buffer.count)
         defer { H5Sclose(fileSpace); H5Sclose(memorySpace) }
@@ -169,6 +172,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
 
     /// Changes the extent (only a dataset created `growable` may grow past its first shape).
     public func resize(to newShape: [Int]) throws(HDF5Error) {
+        HDF5Library.silenceErrorsOnThisThread()
         var dims = newShape.map { hsize_t($0) }
         if H5Dset_extent(objectID, &dims) < 0 {
             throw .writeFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())

@@ -23,7 +23,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     /// - Throws: `HDF5Error.cannotOpen` for a missing, unreadable, non-HDF5 or damaged file;
     ///   `HDF5Error.cannotCreate` when the file cannot be written.
     public init(path: String, mode: Mode = .readOnly) throws(HDF5Error) {
-        _ = HDF5Library.initialized
+        HDF5Library.silenceErrorsOnThisThread()
         self.path = path
         let id: hid_t
         switch mode {
@@ -61,6 +61,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     /// Opens the dataset at `path`.
     /// - Throws: `HDF5Error.missingObject` when there is none.
     public func dataset(_ path: String) throws(HDF5Error) -> HDF5Dataset {
+        HDF5Library.silenceErrorsOnThisThread()
         guard contains(path) else { throw .missingObject(file: self.path, path: path) }
         let id = H5Dopen2(objectID, path, shim_H5P_DEFAULT())
         guard id >= 0 else { throw .readFailed(file: self.path, path: path, reason: HDF5Library.lastErrorMessage()) }
@@ -69,6 +70,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
 
     /// Opens the group at `path` ("/" is the root).
     public func group(_ path: String) throws(HDF5Error) -> HDF5Group {
+        HDF5Library.silenceErrorsOnThisThread()
         guard path == "/" || contains(path) else { throw .missingObject(file: self.path, path: path) }
         let id = H5Gopen2(objectID, path, shim_H5P_DEFAULT())
         guard id >= 0 else { throw .readFailed(file: self.path, path: path, reason: HDF5Library.lastErrorMessage()) }
@@ -78,6 +80,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     /// Creates a group at `path`, with any missing parent groups; returns the existing one if present.
     @discardableResult
     public func createGroup(_ path: String) throws(HDF5Error) -> HDF5Group {
+        HDF5Library.silenceErrorsOnThisThread()
         if contains(path) { return try group(path) }
         let lcpl = H5Pcreate(shim_H5P_LINK_CREATE())
         defer { H5Pclose(lcpl) }
@@ -98,6 +101,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
         _ path: String, of type: T.Type, shape: [Int], chunk: [Int]? = nil,
         growable: Bool = false, deflateLevel: Int? = nil
     ) throws(HDF5Error) -> HDF5Dataset {
+        HDF5Library.silenceErrorsOnThisThread()
         precondition(chunk == nil || chunk!.count == shape.count, "chunk rank \(chunk!.count) differs from shape rank \(shape.count)")
         precondition(chunk != nil || (!growable && deflateLevel == nil), "growable or compressed datasets need a chunk shape")
         var dims = shape.map { hsize_t($0) }
@@ -126,6 +130,7 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     /// `h5py.string_dtype()`), filled with `values`.
     @discardableResult
     public func createStringDataset(_ path: String, values: [String]) throws(HDF5Error) -> HDF5Dataset {
+        HDF5Library.silenceErrorsOnThisThread()
         var dims = [hsize_t(values.count)]
         let space = H5Screate_simple(1, &dims, nil)
         defer { H5Sclose(space) }

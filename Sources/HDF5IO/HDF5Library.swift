@@ -1,4 +1,7 @@
 import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Process-wide HDF5 set-up and error capture.
 enum HDF5Library {
@@ -8,6 +11,24 @@ enum HDF5Library {
         H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
         return true
     }()
+
+    /// Marks threads whose HDF5 error printing is already off.
+    private static let silencedKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Turns HDF5's error printing off for the calling thread. A thread-safe HDF5 keeps that
+    /// setting per thread, so without this a failure on a worker thread (a batch loader reading a
+    /// damaged shard) prints HDF5's whole error stack to stderr. Cheap after the first call.
+    static func silenceErrorsOnThisThread() {
+        _ = initialized
+        if pthread_getspecific(silencedKey) == nil {
+            H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
+            pthread_setspecific(silencedKey, UnsafeRawPointer(bitPattern: 1))
+        }
+    }
 
     /// The descriptions on HDF5's error stack, outermost first, joined into one line.
     ///

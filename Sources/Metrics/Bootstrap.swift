@@ -1,0 +1,167 @@
+/// Settings of the percentile bootstrap.
+public struct BootstrapOptions: Sendable {
+    /// How many resamples to draw.
+    public var resamples: Int
+    /// Seed of the xoshiro256** generator; with the same rows in the same order, the same intervals.
+    public var seed: UInt64
+    /// Central coverage of the interval, e.g. 0.95 for the 2.5th to 97.5th percentile.
+    public var confidence: Double
+
+    /// Defaults: 1000 resamples, seed 0, 95% intervals.
+    public init(resamples: Int = 1000, seed: UInt64 = 0, confidence: Double = 0.95) {
+        self.resamples = resamples
+        self.seed = seed
+        self.confidence = confidence
+    }
+}
+
+/// A percentile bootstrap interval of one headline objective.
+public struct BootstrapInterval: Sendable, Equatable {
+    /// What the interval is for.
+    public let objective: Objective
+    /// The attribute for group objectives.
+    public let attribute: String?
+    /// The value on the split itself.
+    public let estimate: MetricValue
+    /// The (1 − confidence)/2 percentile of the defined resampled values.
+    public let lower: MetricValue
+    /// The (1 + confidence)/2 percentile.
+    public let upper: MetricValue
+    /// Resamples in which the objective was defined; the percentiles use these only.
+    public let definedResamples: Int
+    /// Resamples drawn.
+    public let resamples: Int
+}
+
+extension MetricsEvaluator {
+    /// The objectives given bootstrap intervals: overall AUC, accuracy and balanced accuracy, and
+    /// per attribute worst-group AUC, AUC gap, max group loss, EOD and DPD.
+    public static let headlineObjectives: [Objective] = [
+        .auc, .accuracy, .balancedAccuracy,
+        .worstGroupAUC, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference,
+    ]
+
+    /// Percentile intervals of the headline objectives from stratified resamples.
+    ///
+    /// Strata are the cells of (true class, group of every attribute, unknown included); each
+    /// resample draws every stratum's size with replacement from it, so each group keeps its size
+    /// and class balance and a group AUC that exists on the split exists in every resample.
+    /// Deterministic for a given seed, sample order and evaluator.
+    public func bootstrap(_ options: BootstrapOptions) throws(MetricsError) -> [BootstrapInterval] {
+        guard options.resamples >= 1 else { throw .invalidOption("bootstrap needs at least 1 resample") }
+        guard options.confidence > 0, options.confidence < 1 else {
+            throw .invalidOption("bootstrap confidence must be in (0, 1)")
+        }
+        let n = split.sampleCount
+        let strata = Bootstrap.strata(split)
+        var workspace = Workspace(split: split)
+        let base = report(weights: [Double](repeating: 1, count: n), workspace: &workspace)
+        let targets: [(Objective, String?)] = MetricsEvaluator.headlineObjectives.flatMap { o in
+            o.needsAttribute ? attributes.map { (o, Optional($0.name)) } : [(o, nil)]
+        }
+        var samples = [[Double]](repeating: [], count: targets.count)
+        var generator = Xoshiro256(seed: options.seed)
+        var weights = [Double](repeating: 0, count: n)
+        for _ in 0..<options.resamples {
+            weights.withUnsafeMutableBufferPointer { w in
+                w.update(repeating: 0)
+                for members in strata {
+                    let m = UInt64(members.count)
+                    for _ in 0..<members.count { w[Int(members[Int(generator.next(below: m))])] += 1 }
+                }
+            }
+            let resampled = report(weights: weights, workspace: &workspace)
+            for (t, (objective, attribute)) in targets.enumerated() {
+                if let v = try resampled.value(of: objective, attribute: attribute).doubleValue { samples[t].append(v) }
+            }
+        }
+        let tail = (1 - options.confidence) / 2
+        return try targets.enumerated().map { (t, target) throws(MetricsError) in
+            let (objective, attribute) = target
+            let sorted = samples[t].sorted()
+            let lower: MetricValue, upper: MetricValue
+            if sorted.isEmpty {
+                lower = .undefined(.noDefinedResamples(resamples: options.resamples))
+                upper = lower
+            } else {
+                lower = .value(Bootstrap.percentile(sorted, tail))
+                upper = .value(Bootstrap.percentile(sorted, 1 - tail))
+            }
+            return BootstrapInterval(objective: objective, attribute: attribute,
+                                     estimate: try base.value(of: objective, attribute: attribute),
+                                     lower: lower, upper: upper, definedResamples: sorted.count,
+                                     resamples: options.resamples)
+        }
+    }
+}
+
+/// Resampling helpers.
+public enum Bootstrap {
+    /// The q-quantile of ascending `sorted` with linear interpolation between order statistics
+    /// (numpy's default `method="linear"`).
+    public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        precondition(!sorted.isEmpty && q >= 0 && q <= 1)
+        let position = q * Double(sorted.count - 1)
+        let low = Int(position.rounded(.down))
+        let high = Swift.min(low + 1, sorted.count - 1)
+        let t = position - Double(low)
+        return sorted[low] + (sorted[high] - sorted[low]) * t
+    }
+
+    /// Positions grouped by (label, group of each attribute), in first-appearance order.
+    static func strata(_ split: PreparedSplit) -> [[Int32]] {
+        let perSample = split.layout.slotsPerSample
+        var index: [[Int32]: Int] = [:]
+        var strata: [[Int32]] = []
+        var key = [Int32](repeating: 0, count: perSample)
+        for i in 0..<split.sampleCount {
+            key[0] = split.labels[i]
+            for a in 1..<perSample { key[a] = split.layout.slotOf[i * perSample + a] }
+            if let s = index[key] {
+                strata[s].append(Int32(i))
+            } else {
+                index[key] = strata.count
+                strata.append([Int32(i)])
+            }
+        }
+        return strata
+    }
+}
+
+/// xoshiro256** (Blackman and Vigna), seeded by SplitMix64: small, fast, reproducible everywhere.
+public struct Xoshiro256: RandomNumberGenerator, Sendable {
+    private var s0, s1, s2, s3: UInt64
+
+    /// A generator whose whole state comes from `seed`.
+    public init(seed: UInt64) {
+        var x = seed
+        func splitMix() -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
+        s2 ^= t
+        s3 = s3 << 45 | s3 >> 19
+        return result
+    }
+
+    /// Uniform in 0..<bound without modulo bias (Lemire's multiply-and-reject).
+    public mutating func next(below bound: UInt64) -> UInt64 {
+        var product = next().multipliedFullWidth(by: bound)
+        if product.low < bound {
+            let threshold = (0 &- bound) % bound
+            while product.low < threshold { product = next().multipliedFullWidth(by: bound) }
+        }
+        return product.high
+    }
+}

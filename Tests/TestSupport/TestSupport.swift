@@ -1,0 +1,87 @@
+import Foundation
+
+/// Helpers shared by the test targets: where the repository and the built binary are, running
+/// the binary, temporary folders.
+public enum TestSupport {
+    /// The repository root (the folder holding Package.swift).
+    public static let repositoryRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        preconditionFailure("Package.swift not found above \(#filePath)")
+    }()
+
+    /// `Tests/Fixtures/<area>`.
+    public static func fixtures(_ area: String) -> URL {
+        repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(area)
+    }
+
+    /// The `fairtune` binary built with the tests: `$FAIRTUNE_BIN`, or the one next to the test
+    /// runner, or `.build/debug/fairtune`.
+    public static var fairtuneBinary: URL {
+        if let path = ProcessInfo.processInfo.environment["FAIRTUNE_BIN"] { return URL(fileURLWithPath: path) }
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for dir in [runner.deletingLastPathComponent(), runner.deletingLastPathComponent().deletingLastPathComponent()] {
+            let candidate = dir.appendingPathComponent("fairtune")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug/fairtune")
+    }
+
+    /// What a finished process left.
+    public struct ProcessResult: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs `executable` with `arguments` and waits for it.
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                           currentDirectory: URL? = nil) throws -> ProcessResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes before waiting so a chatty child cannot block on a full pipe.
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs the built `fairtune` with `arguments`.
+    public static func fairtune(_ arguments: [String], environment: [String: String] = [:],
+                                currentDirectory: URL? = nil) throws -> ProcessResult {
+        try run(fairtuneBinary, arguments, environment: environment, currentDirectory: currentDirectory)
+    }
+
+    /// A new empty folder under the system's temporary directory.
+    public static func makeTemporaryDirectory(_ label: String = "fairtune-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Whether `a` and `b` agree to `relativeTolerance` in the norm-wise sense ‖a−b‖ ≤ tol·max(‖b‖, tiny).
+    public static func normwiseClose(_ a: [Float], _ b: [Float], relativeTolerance: Double) -> (Bool, Double) {
+        precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
+        var diff = 0.0, ref = 0.0
+        for i in 0..<a.count {
+            let d = Double(a[i]) - Double(b[i])
+            diff += d * d
+            ref += Double(b[i]) * Double(b[i])
+        }
+        let relative = diff.squareRoot() / max(ref.squareRoot(), 1e-30)
+        return (relative <= relativeTolerance, relative)
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift build (which must emit no warnings), swift test, the multi-rank MPI
+# checks under mpirun, and the Python tests. Run `make test`, which sets up first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .build
+
+echo "== swift build (debug, with tests)"
+swift build --build-tests 2>&1 | tee .build/build.log | grep -E "error|warning:|Compiling|Build complete" | grep -v "^\[" || true
+if grep -q "warning:" .build/build.log; then
+  echo "FAILED: swift build emitted warnings:"; grep "warning:" .build/build.log | sort -u
+  exit 1
+fi
+if grep -q "error:" .build/build.log; then echo "FAILED: swift build"; exit 1; fi
+
+echo "== swift test"
+export FAIRTUNE_INTEROP_DIR="$PWD/.build/interop"
+rm -rf "$FAIRTUNE_INTEROP_DIR"
+status=0
+swift test --skip-build >.build/swift-test.log 2>&1 || status=$?
+# Failures in either framework, then the closing lines of both (XCTest's total comes last).
+grep -E "^(✘|􀢄)|error:|: error" .build/swift-test.log | head -50 || true
+grep -E "Executed [0-9]+ tests?, with" .build/swift-test.log | tail -n 1 || true
+grep -E "Test run with [0-9]+ tests?" .build/swift-test.log | tail -n 1 || true
+if [ "$status" -ne 0 ]; then echo "FAILED: swift test exited $status (log: .build/swift-test.log)"; exit 1; fi
+
+echo "== MPI checks (mpirun -n 2)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun --oversubscribe -n 2 .build/debug/fairtune-mpi-check
+for script in Tests/mpi/*.sh; do
+  [ -e "$script" ] || continue
+  echo "-- $script"
+  bash "$script"
+done
+
+echo "== pytest"
+.venv/bin/python -m pytest -q Tests/python $( [ -d data-prep/tests ] && echo data-prep/tests )
