@@ -46,3 +46,18 @@ import Testing
         }
     }
 }
+
+/// `fairtune bench train` argument checks (timing itself is the lead's, on a quiet machine).
+@Suite struct BenchTrainCommandTests {
+    @Test func badModelOrMaskFailsBeforeAnyWork() throws {
+        for (arguments, message) in [
+            (["--model", "vit_huge_patch14_224"], "unknown model size 'huge'"),
+            (["--model", "resnet50"], "unknown model 'resnet50'"),
+            (["--tuning", "auto_peft2", "--mask", "0101"], "needs a mask of 48 bits"),
+        ] {
+            let r = try TestSupport.fairtune(["bench", "train"] + arguments)
+            #expect(r.status == 1, "\(arguments) exited \(r.status)")
+            #expect(r.stderr.contains(message), "\(arguments): \(r.stderr)")
+        }
+    }
+}
