@@ -35,7 +35,8 @@ let package = Package(
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics", "SafeTensors", "ViT", "FileOutput"],
+                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
+                                         "SafeTensors", "ViT", "FileOutput"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -46,7 +47,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),

@@ -11,13 +11,16 @@ let benchTrainCommand = Command(CommandSpec(
         Time inference and training steps of a ViT (random weights, random images): images/s,
         achieved GFLOP/s (matrix products only), its ratio to the sgemm ceiling measured in the same
         run, and peak resident memory (VmHWM, reset before each mode). Without --tuning it runs
-        inference, full fine-tuning, and block-parts4 (auto_peft2) training the last half of the blocks.
+        inference, full fine-tuning, and block-parts4 (auto_peft2) training the last half of the blocks
+        and the last block only (which must cost little more than inference: frozen layers are free).
         """,
     options: [
         .value("model", "NAME", "vit_{tiny,small,base,large}_patch{16,32}_{224,384}", default: "vit_small_patch16_224"),
         .value("batch-size", "B", "images per step", default: "32"),
         .value("steps", "N", "timed steps per mode (after one warm-up step)", default: "3"),
         .value("classes", "K", "classifier outputs", default: "2"),
+        .value("threading", "MODE", "own: OpenBLAS single-threaded and fairtune's workers split every product; "
+            + "blas: OpenBLAS threads each product", default: "own"),
     ] + TuningOptions.specs
 )) { args in
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
@@ -25,6 +28,8 @@ let benchTrainCommand = Command(CommandSpec(
     let steps = try args.int("steps", in: 1...10_000)!
     let method = try TuningOptions.method(args)
     let lora = try TuningOptions.lora(args, method: method)
+    let threads = BLASRuntime.threads
+    let threading = try args.choice("threading", ["own", "blas"])!
     let layout = ParameterLayout(config: config, loraRank: lora.rank, loraAlpha: lora.alpha ?? 8)
 
     // Modes: (label, trainable set or nil for inference).
@@ -33,9 +38,13 @@ let benchTrainCommand = Command(CommandSpec(
         modes.append(("train " + (args.string("tuning") ?? ""), try TuningOptions.trainableSet(args, method: method, layout: layout)))
     } else {
         let depth = config.depth
-        let lastHalf = (0..<depth).flatMap { i in [Bool](repeating: i >= depth / 2, count: 4) }
+        func lastBlocks(_ count: Int) -> [Bool] {
+            (0..<depth).flatMap { i in [Bool](repeating: i >= depth - count, count: 4) }
+        }
         modes = [("inference", nil), ("full fine-tuning", try TrainableSet(layout: layout, method: .full)),
-                 ("block-parts4 last \(depth - depth / 2) blocks", try TrainableSet(layout: layout, method: .parts4, mask: lastHalf))]
+                 ("block-parts4 last \(depth - depth / 2) blocks",
+                  try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(depth - depth / 2))),
+                 ("block-parts4 last block", try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(1)))]
     }
 
     var generator = SeededGenerator(seed: 2)
@@ -50,8 +59,11 @@ let benchTrainCommand = Command(CommandSpec(
     }
     var ceiling = measureCeiling()
     print("model \(args.string("model")!) (\(config)), batch \(batch), \(steps) timed steps per mode")
-    print("BLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads; CPU \(CPUInfo.current().modelName)")
+    print("BLAS core \(BLASRuntime.coreName), \(threads) threads, threading \(threading); CPU \(CPUInfo.current().modelName)")
     var rows: [(label: String, params: String, imagesPerSecond: Double, flopsPerImage: Double, peak: Double)] = []
+    // The ceiling is measured with OpenBLAS's own threads, the best it can do on one product.
+    if threading == "own" { ParallelRows.useOwnThreads(threads) }
+    defer { ParallelRows.useBLASThreads() }
     for (label, trainable) in modes {
         // A fresh model per mode, built after the last one is freed and the heap trimmed, so each
         // peak holds this mode's weights, gradients and activations only.
@@ -80,6 +92,7 @@ let benchTrainCommand = Command(CommandSpec(
         let params = trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
         rows.append((label, params, Double(batch) / mean, flopsPerImage, PeakMemory.peakMiB))
     }
+    ParallelRows.useBLASThreads()
     ceiling = max(ceiling, measureCeiling())
     print(String(format: "sgemm ceiling (%dx%dx%d NT, best of before and after): %.1f GFLOP/s", batch * config.tokens,
                  config.mlpWidth, config.width, ceiling))

@@ -9,8 +9,11 @@ struct ViTCommandError: Error, CustomStringConvertible {
 /// The options that choose what trains, shared by `fairtune forward` and `fairtune bench train`.
 enum TuningOptions {
     static let specs: [OptionSpec] = [
-        .value("tuning", "METHOD", "what trains: " + PEFTMethod.allCases.map(\.rawValue).joined(separator: ", ")
-            + "; the reference's --tuning_method names (fullft, linear, auto_peft2, ...) are accepted too"),
+        .value("tuning", "METHOD", "what trains (the head always does): " + PEFTMethod.allCases.map(\.rawValue).joined(separator: ", ")
+            + ". block-X: one mask bit per block selects X in it; block-parts3: three bits per block (norms, attention, MLP);"
+            + " block-parts4: four (norm1, attention, norm2, MLP); attention-tensors: four (qkv weight, qkv bias,"
+            + " proj weight, proj bias) plus pos_embed. The reference's --tuning_method names (fullft, linear,"
+            + " auto_peft1, auto_peft2, tune_full_block, ...) are accepted too"),
         .value("mask", "BITS", "0/1 mask of a per-block method (bits per block × depth); default all ones"),
         .value("lora-rank", "R", "LoRA rank on qkv (Q and V) for --tuning lora", default: "8"),
         .value("lora-alpha", "A", "LoRA alpha; the update is scaled by alpha / rank", default: "8"),

@@ -5,30 +5,65 @@
 /// `qkv` (B, T, 3C): each token row holds q, k and v, each C wide, head h at columns h·D..<(h+1)·D
 /// (timm's `reshape(B, T, 3, H, D)`), so every head is a strided matrix and no permute is needed.
 /// `probabilities` (B, H, T, T); `output` (B, T, C) with heads concatenated.
+///
+/// Two schedules with the same arithmetic: by default each phase (scores, softmax, values) runs
+/// over all heads, the products threaded inside OpenBLAS; when `ParallelRows` owns the cores, each
+/// worker takes whole heads and runs their phases back to back while the head's T×T tile is in cache.
 public enum Attention {
+    /// The shapes of one call and where head `bh` (= batch·H + head) lives in each buffer.
+    struct Heads {
+        let b, t, h, d: Int
+        var c: Int { h * d }
+        var ld: Int { 3 * h * d }
+        var scale: Float { 1 / Float(d).squareRoot() }
+        /// Offset of head bh's q in qkv (k at +C, v at +2C).
+        func qkvOffset(_ bh: Int) -> Int { (bh / h) * t * ld + (bh % h) * d }
+        /// Offset of head bh's columns in an output-shaped (B, T, C) buffer.
+        func outputOffset(_ bh: Int) -> Int { (bh / h) * t * c + (bh % h) * d }
+
+        /// Runs `phases` over heads: per head on the workers when they own the cores, else each
+        /// phase over all heads in turn (`rowPhase` marks the softmax phase, split by rows).
+        func run(_ phases: [(_ bh: Int) -> Void], rowPhase: Int, rows: (Range<Int>) -> Void) {
+            if ParallelRows.splitsMatrixProducts {
+                ParallelRows.forEach(count: b * h) { _, heads in
+                    for bh in heads { for phase in phases { phase(bh) } }
+                }
+                return
+            }
+            for (i, phase) in phases.enumerated() {
+                if i == rowPhase {
+                    ParallelRows.forEach(count: b * h * t, minimumChunk: 32) { _, r in rows(r) }
+                } else {
+                    for bh in 0..<(b * h) { phase(bh) }
+                }
+            }
+        }
+    }
+
     /// Fills `probabilities` and `output`.
     public static func forward(
         output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
         qkv: UnsafePointer<Float>, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
-        let c = h * d, ld = 3 * c
-        let scale = 1 / Float(d).squareRoot()
-        // scores = q · kᵀ (NT), one (T, T) product per (batch, head).
-        for bh in 0..<(b * h) {
-            let q = qkv + (bh / h) * t * ld + (bh % h) * d
-            GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: q, lda: ld, b: q + c, ldb: ld,
-                          c: probabilities + bh * t * t, ldc: t)
+        let s = Heads(b: b, t: t, h: h, d: d)
+        let c = s.c, ld = s.ld, scale = s.scale
+        func softmaxRows(_ r: Range<Int>) {
+            Softmax.forwardInPlace(probabilities + r.lowerBound * t, rows: r.count, columns: t, stride: t, scale: scale)
         }
-        ParallelRows.forEach(count: b * h * t, minimumChunk: 32) { _, rows in
-            Softmax.forwardInPlace(probabilities + rows.lowerBound * t, rows: rows.count, columns: t,
-                                   stride: t, scale: scale)
-        }
-        // output = P · v (NN), written into the head's columns.
-        for bh in 0..<(b * h) {
-            let q = qkv + (bh / h) * t * ld + (bh % h) * d
-            GEMM.multiply(.none, .none, m: t, n: d, k: t, a: probabilities + bh * t * t, lda: t,
-                          b: q + 2 * c, ldb: ld, c: output + (bh / h) * t * c + (bh % h) * d, ldc: c)
-        }
+        s.run([
+            { bh in
+                // scores = q · kᵀ (NT).
+                let q = qkv + s.qkvOffset(bh)
+                GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: q, lda: ld, b: q + c, ldb: ld,
+                              c: probabilities + bh * t * t, ldc: t)
+            },
+            { bh in softmaxRows((bh * t)..<((bh + 1) * t)) },
+            { bh in
+                // output = P · v (NN), into the head's columns.
+                GEMM.multiply(.none, .none, m: t, n: d, k: t, a: probabilities + bh * t * t, lda: t,
+                              b: qkv + s.qkvOffset(bh) + 2 * c, ldb: ld, c: output + s.outputOffset(bh), ldc: c)
+            },
+        ], rowPhase: 1, rows: softmaxRows)
     }
 
     /// Overwrites `qkvGradient` (B, T, 3C) with dL/dqkv given `outputGradient` (B, T, C).
@@ -38,32 +73,32 @@ public enum Attention {
         outputGradient: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
-        let c = h * d, ld = 3 * c
-        let scale = 1 / Float(d).squareRoot()
-        for bh in 0..<(b * h) {
-            let offset = (bh / h) * t * ld + (bh % h) * d
-            let v = qkv + offset + 2 * c
-            let dout = outputGradient + (bh / h) * t * c + (bh % h) * d
-            let p = probabilities + bh * t * t
-            // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT).
-            GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: p, lda: t, b: dout, ldb: c,
-                          c: qkvGradient + offset + 2 * c, ldc: ld)
-            GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: dout, lda: c, b: v, ldb: ld,
-                          c: scratch + bh * t * t, ldc: t)
+        let s = Heads(b: b, t: t, h: h, d: d)
+        let c = s.c, ld = s.ld, scale = s.scale
+        func softmaxRows(_ r: Range<Int>) {
+            Softmax.backwardInPlace(scratch + r.lowerBound * t, probabilities: probabilities + r.lowerBound * t,
+                                    rows: r.count, columns: t, stride: t, scale: scale)
         }
-        ParallelRows.forEach(count: b * h * t, minimumChunk: 32) { _, rows in
-            Softmax.backwardInPlace(scratch + rows.lowerBound * t, probabilities: probabilities + rows.lowerBound * t,
-                                    rows: rows.count, columns: t, stride: t, scale: scale)
-        }
-        for bh in 0..<(b * h) {
-            let offset = (bh / h) * t * ld + (bh % h) * d
-            let q = qkv + offset
-            let ds = scratch + bh * t * t
-            // dq = dS · k (NN); dk = dSᵀ · q (TN).
-            GEMM.multiply(.none, .none, m: t, n: d, k: t, a: ds, lda: t, b: q + c, ldb: ld,
-                          c: qkvGradient + offset, ldc: ld)
-            GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: ds, lda: t, b: q, ldb: ld,
-                          c: qkvGradient + offset + c, ldc: ld)
-        }
+        s.run([
+            { bh in
+                let offset = s.qkvOffset(bh)
+                let dout = outputGradient + s.outputOffset(bh)
+                // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT).
+                GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: probabilities + bh * t * t, lda: t, b: dout, ldb: c,
+                              c: qkvGradient + offset + 2 * c, ldc: ld)
+                GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: dout, lda: c, b: qkv + offset + 2 * c, ldb: ld,
+                              c: scratch + bh * t * t, ldc: t)
+            },
+            { bh in softmaxRows((bh * t)..<((bh + 1) * t)) },
+            { bh in
+                let offset = s.qkvOffset(bh)
+                let ds = scratch + bh * t * t
+                // dq = dS · k (NN); dk = dSᵀ · q (TN).
+                GEMM.multiply(.none, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv + offset + c, ldb: ld,
+                              c: qkvGradient + offset, ldc: ld)
+                GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv + offset, ldb: ld,
+                              c: qkvGradient + offset + c, ldc: ld)
+            },
+        ], rowPhase: 1, rows: softmaxRows)
     }
 }

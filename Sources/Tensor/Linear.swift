@@ -20,7 +20,7 @@ public enum Linear {
             }
         }
         // (N, C) · (OC, C)ᵀ: NT.
-        GEMM.multiply(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
+        GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
                       beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo)
     }
 
@@ -38,11 +38,11 @@ public enum Linear {
     ) {
         let ldo = outputStride ?? oc
         if let inputGradient {
-            GEMM.multiply(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
+            GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
         }
         if let weightGradient {
-            GEMM.multiply(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
+            GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
                           beta: 1, c: weightGradient, ldc: c)
         }
         if let biasGradient {

@@ -2,11 +2,41 @@ import Dispatch
 
 /// Splits row-wise work (layer norm, softmax, GELU, attention over batch × heads) across cores.
 ///
-/// The worker count follows the BLAS thread count, so one knob (`OPENBLAS_NUM_THREADS` or
-/// `BLASRuntime.setThreads`) sets the parallelism of the whole step.
+/// Two modes. By default the worker count follows the BLAS thread count, so one knob
+/// (`OPENBLAS_NUM_THREADS` or `BLASRuntime.setThreads`) sets the parallelism of the whole step,
+/// and each GEMM is threaded inside OpenBLAS. After `useOwnThreads(_:)` OpenBLAS runs
+/// single-threaded and fairtune's workers split the matrix products too (`GEMM.multiplySplittingRows`,
+/// attention per batch × head): OpenBLAS's idle workers then no longer spin against the row-wise
+/// kernels, and attention runs each head's products and softmax in one cache-warm task.
 public enum ParallelRows {
-    /// How many chunks `forEach` uses at most: the BLAS thread count.
-    public static var workerCount: Int { max(1, BLASRuntime.threads) }
+    /// Workers set by `useOwnThreads`; 0 follows the BLAS thread count. Written only from the
+    /// main thread before any parallel work starts.
+    nonisolated(unsafe) private static var ownWorkers = 0
+
+    /// How many chunks `forEach` uses at most.
+    public static var workerCount: Int { ownWorkers > 0 ? ownWorkers : max(1, BLASRuntime.threads) }
+
+    /// Whether callers split matrix products across the workers (OpenBLAS single-threaded).
+    public static var splitsMatrixProducts: Bool { ownWorkers > 1 }
+
+    /// Runs everything on `count` fairtune workers: OpenBLAS goes single-threaded. Call from the
+    /// main thread before any model work (not concurrently with it).
+    /// - Precondition: `count >= 1`.
+    public static func useOwnThreads(_ count: Int) {
+        precondition(count >= 1, "thread count must be at least 1, got \(count)")
+        if ownWorkers == 0 { blasThreadsBefore = BLASRuntime.threads }
+        BLASRuntime.setThreads(1)
+        ownWorkers = count
+    }
+
+    /// Returns to the default: OpenBLAS threads as before `useOwnThreads`, row-wise work following them.
+    public static func useBLASThreads() {
+        guard ownWorkers > 0 else { return }
+        ownWorkers = 0
+        BLASRuntime.setThreads(blasThreadsBefore)
+    }
+
+    nonisolated(unsafe) private static var blasThreadsBefore = 1
 
     /// Calls `body` on disjoint ranges that together cover `0..<count`, concurrently.
     ///

@@ -23,7 +23,8 @@ public enum RowSum {
         var j = 0
         let raw = UnsafeRawPointer(x)
         while j + 8 <= count {
-            acc = pointwiseMax(acc, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+            let v = raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+            acc.replace(with: v, where: v .> acc)  // (the generic pointwiseMax was not inlined)
             j += 8
         }
         var result = acc.max()

@@ -105,14 +105,14 @@ public enum Checkpoint {
         let layout = ParameterLayout(config: config, loraRank: loraRank, loraAlpha: loraAlpha)
         let model = VisionTransformer(layout: layout)
         var report = Report()
-        ViTInitialization.randomize(model, seed: options.seed)  // fills only what the file does not provide
+        var freshLoRA = Set<Int>()
         let fileNames = Set(file.tensors.map(\.name))
         for name in fileNames where layout.index(of: name) == nil {
             throw .checkpoint(path: path, message: "unexpected tensor '\(name)': not part of a timm VisionTransformer \(config)")
         }
         for (index, view) in layout.views.enumerated() {
             guard let info = file.info(view.name) else {
-                if view.name.contains("lora_") { report.initializedLoRA = true; continue }
+                if view.name.contains("lora_") { freshLoRA.insert(index); continue }
                 if view.name.hasPrefix("head.") && options.classes != nil { report.replacedHead = true; continue }
                 throw .checkpoint(path: path, message: "missing tensor '\(view.name)' (shape \(view.shape))")
             }
@@ -134,6 +134,11 @@ public enum Checkpoint {
             } else {
                 throw .checkpoint(path: path, message: "tensor '\(view.name)' has shape \(info.shape); the model expects \(view.shape)")
             }
+        }
+        if !freshLoRA.isEmpty {
+            // One generator over all new factors, so blocks do not share their initial A.
+            ViTInitialization.randomize(model, seed: options.seed, views: freshLoRA)
+            report.initializedLoRA = true
         }
         if report.replacedHead {
             var generator = SeededGenerator(seed: options.seed &+ 1)

@@ -38,10 +38,12 @@ public enum ViTInitialization {
     /// A fresh model's parameters: Linear and conv weights, class token and position embedding
     /// ~ N(0, 0.02²), biases 0, LayerNorm weight 1 and bias 0, LoRA A uniform in ±1/√C (loralib's
     /// kaiming-uniform with a = √5) and LoRA B 0.
-    public static func randomize(_ model: VisionTransformer, seed: UInt64) {
+    ///
+    /// - Parameter views: the view indices to initialise (nil: all).
+    public static func randomize(_ model: VisionTransformer, seed: UInt64, views: Set<Int>? = nil) {
         var generator = SeededGenerator(seed: seed)
         let c = model.config.width
-        for (index, view) in model.layout.views.enumerated() {
+        for (index, view) in model.layout.views.enumerated() where views?.contains(index) ?? true {
             let p = model.parameter(index)
             let name = view.name
             if name.hasSuffix("lora_A") {

@@ -50,6 +50,13 @@ public final class VisionTransformer {
         return gradients.base + layout.views[index].offset
     }
 
+    /// The logits (B, K) of the last forward (also the one inside `lossAndGradients`), valid until
+    /// the next forward; empty before the first.
+    public var lastLogits: UnsafeBufferPointer<Float> {
+        guard let a = activations else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: a.logits, count: lastBatch * config.classes)
+    }
+
     /// Floats held for the backward beyond the shared scratch, under the current trainable set
     /// (0 before the first forward): shows that frozen layers keep nothing.
     public var keptActivationFloats: Int { activations?.keptFloats ?? 0 }
@@ -123,11 +130,11 @@ public final class VisionTransformer {
             let r = layout.loraRank, scale = layout.loraScaling
             let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
             // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
-            GEMM.multiply(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
                           c: s.loraU, ldc: 2 * r)
-            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
                           beta: 1, c: s.qkv, ldc: 3 * c)
-            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
                           beta: 1, c: s.qkv + 2 * c, ldc: 3 * c)
         }
         Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
@@ -243,27 +250,27 @@ public final class VisionTransformer {
         let bq = parameter(loraB), bv = bq + c * r, aw = parameter(loraA)
         if let gB = gradient(loraB) {
             // dB_q += s·dqᵀ·u_q, dB_v += s·dvᵀ·u_v (TN).
-            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
+            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
                           ldb: 2 * r, beta: 1, c: gB, ldc: r)
-            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
+            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
                           b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r)
         }
         let gA = gradient(loraA)
         guard gA != nil || needsInputGradient else { return nil }
         // du_q = s·dq·B_q, du_v = s·dv·B_v (NN).
-        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
+        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
                       c: a.dLoRAU, ldc: 2 * r)
-        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
+        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
                       c: a.dLoRAU + r, ldc: 2 * r)
         if let gA {
             // dA += duᵀ·x (TN).
-            GEMM.multiply(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
+            GEMM.multiplySplittingRows(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
                           beta: 1, c: gA, ldc: c)
         }
         guard needsInputGradient else { return nil }
         let du = a.dLoRAU, dx = a.dBranch
         // dx += du·A (NN).
-        return { GEMM.multiply(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c) }
+        return { GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c) }
     }
 
     /// Gradients of the class token, position embedding and patch embedding from d(tokens).

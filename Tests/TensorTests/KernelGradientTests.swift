@@ -212,6 +212,22 @@ final class KernelGradientTests: XCTestCase {
         } } } } } }
     }
 
+    /// Row-split products equal one BLAS call, for A read as stored and transposed.
+    func testSplittingRowsMatchesOneProduct() {
+        let m = 50, n = 7, k = 9
+        let a = Buffer(m * k, seed: 17), b = Buffer(k * n, seed: 18)
+        let whole = Buffer(m * n), split = Buffer(m * n)
+        for trans in [Transpose.none, .transposed] {
+            let lda = trans == .none ? k : m
+            GEMM.multiply(trans, .none, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: n, c: whole.pointer, ldc: n)
+            ParallelRows.useOwnThreads(3)
+            GEMM.multiplySplittingRows(trans, .none, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: n,
+                                       c: split.pointer, ldc: n)
+            ParallelRows.useBLASThreads()
+            for i in 0..<(m * n) { XCTAssertEqual(split[i], whole[i], accuracy: 1e-5) }
+        }
+    }
+
     func testColumnSumAcrossThreadChunks() {
         let rows = 1000, cols = 3
         let m = Buffer(rows * cols, seed: 16), sums = Buffer(cols)

@@ -44,6 +44,19 @@ final class ViTInputErrorTests: XCTestCase {
         XCTAssertTrue(model.parameterValues(model.layout.headWeight).contains { $0 != 0 })
     }
 
+    func testNewLoRAFactorsStartAtTheBaseModel() throws {
+        let (model, report) = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors"), options: .init(loraRank: 4))
+        XCTAssertTrue(report.initializedLoRA)
+        let a0 = model.parameterValues(model.layout.blocks[0].loraA!), a1 = model.parameterValues(model.layout.blocks[1].loraA!)
+        XCTAssertNotEqual(a0, a1, "blocks must not share their initial LoRA A")
+        XCTAssertTrue(a0.allSatisfy { abs($0) <= 1 / Float(32).squareRoot() })
+        XCTAssertTrue(model.parameterValues(model.layout.blocks[0].loraB!).allSatisfy { $0 == 0 })
+        // B = 0: the model computes exactly what the base weights do.
+        let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
+        let expected = try Fixtures.open("sweep_io.safetensors").floats("logits")
+        XCTAssertLessThan(Fixtures.relativeError(model.logits(batch.images, batch: batch.batch), expected), 1e-4)
+    }
+
     func testHeadCountDefaultsToWidthOver64WithoutMetadata() throws {
         let path = try writeEdited { _ in }
         // Same tensors, metadata without num_heads: width 32 / 64 rounds up to one head.

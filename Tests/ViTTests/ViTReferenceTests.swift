@@ -53,6 +53,20 @@ final class ViTReferenceTests: XCTestCase {
     /// Every reference tuning method on the 4-block model: the trainable set equals PyTorch's
     /// requires_grad set, each trainable gradient matches, and frozen gradients stay untouched.
     func testEveryPEFTMethodMatchesPyTorch() throws {
+        try runMethodSweep()
+    }
+
+    /// The same with fairtune's workers splitting every product (OpenBLAS single-threaded): the
+    /// tiny shapes still split (51 token rows, 6 heads, 2 workers).
+    func testEveryPEFTMethodWithOwnThreads() throws {
+        ParallelRows.useOwnThreads(2)
+        defer { ParallelRows.useBLASThreads() }
+        XCTAssertTrue(ParallelRows.splitsMatrixProducts)
+        try runMethodSweep()
+        try testFullFineTuningGradientsMatchPyTorch()
+    }
+
+    func runMethodSweep() throws {
         let methods = ["fullft", "linear", "bitfit", "tune_attention", "tune_layernorm",
                        "tune_attention_blocks_random", "tune_layernorm_blocks_random", "tune_mlp_blocks_random",
                        "tune_full_block", "tune_attention_layernorm", "tune_attention_mlp", "tune_layernorm_mlp",
@@ -75,6 +89,7 @@ final class ViTReferenceTests: XCTestCase {
         model.gradients.base.update(repeating: 7, count: model.gradients.count)
         let loss = try model.lossAndGradients(batch)
         XCTAssertEqual(loss, try file.floats("loss")[0], accuracy: 1e-5, fixture)
+        XCTAssertLessThan(Fixtures.relativeError(Array(model.lastLogits), try file.floats("logits")), Self.logitTolerance)
         for (index, view) in model.layout.views.enumerated() {
             let expected = file.info("grad.\(view.name)") != nil
             XCTAssertEqual(model.trainable.contains(index), expected, "\(fixture): \(view.name) trainable")

@@ -1,0 +1,27 @@
+extension GEMM {
+    /// `multiply`, with the m rows of C split across `ParallelRows` workers when they own the
+    /// cores (`ParallelRows.useOwnThreads`); otherwise one call, threaded inside OpenBLAS.
+    ///
+    /// Each chunk is an independent product on disjoint rows of C: A's rows (or, transposed, its
+    /// columns) move with them, B is shared.
+    @inlinable
+    public static func multiplySplittingRows(
+        _ transA: Transpose, _ transB: Transpose,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard ParallelRows.splitsMatrixProducts else {
+            multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
+            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+            multiply(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda, b: b, ldb: ldb,
+                     beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+        }
+    }
+}
