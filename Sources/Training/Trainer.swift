@@ -297,7 +297,7 @@ public final class Trainer {
         var lastVal: (MetricsReport, Evaluation)?
 
         for epoch in position.epoch..<settings.epochs {
-            let learningRate = Float(schedule.learningRate(at: epoch))
+            let rate = schedule.learningRate(at: epoch), learningRate = Float(rate)
             let firstStep = epoch == position.epoch ? position.step : 0
             if firstStep == 0 { progress.epochLossSum = 0; progress.epochLossSteps = 0 }
             let epochStart = Date()
@@ -410,7 +410,7 @@ public final class Trainer {
                     ("epoch", .number(Double(epoch + 1))),
                     ("global_step", .number(Double((epoch + 1) * stepsPerEpoch))),
                     ("train_loss", trainLoss.isFinite ? .number(trainLoss) : .null),
-                    ("lr", .number(Double(learningRate))),
+                    ("lr", .number(rate)),
                     ("images_per_second", .number(Double(trainedImages) / max(trainSeconds, 1e-9))),
                     ("train_seconds", .number(trainSeconds)),
                     ("eval_seconds", .number(evalSeconds)),
