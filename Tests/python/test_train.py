@@ -247,3 +247,27 @@ def test_export_writes_a_timm_state_dict_with_lora_merged(data, tmp_path):
         np.testing.assert_allclose(exported[f"blocks.{block}.attn.qkv.weight"], merged, atol=1e-5)
     subprocess.run([str(BINARY), "export", str(run), "--best", "--out", str(tmp_path / "best.safetensors")], check=True,
                    capture_output=True)
+
+
+def test_killed_run_resumes_from_the_periodic_checkpoint(data, tmp_path):
+    # SIGKILL gives no chance to checkpoint: the run continues from the last --checkpoint-every
+    # checkpoint (mid-epoch), drops metrics lines written after it, and still ends bit for bit.
+    args = ["--tuning", "bitfit", "--epochs", "10", "--batch-size", "16", "--lr", "0.003", "--seed", "4",
+            "--checkpoint-every", "7"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    train(data, whole, *args)
+    command = [str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--attribute", "group",
+               "--attribute", "marker", "--out", str(cut), "--threads", "1", "--log-interval", "1000", *args]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (cut / "checkpoint.safetensors").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.kill()
+    process.wait()
+    train(data, cut, *args)
+    a, meta_a = read_safetensors(whole / "checkpoint.safetensors")
+    b, meta_b = read_safetensors(cut / "checkpoint.safetensors")
+    for key in a:
+        assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
+    assert meta_a["global_step"] == meta_b["global_step"] == "320"
+    assert [l["epoch"] for l in val_metrics(cut)] == list(range(1, 11))
