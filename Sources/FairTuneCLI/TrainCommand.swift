@@ -63,8 +63,7 @@ let trainCommand = Command(CommandSpec(
     do {
         settings = try trainSettings(args, world: world)
         BLASRuntime.setThreads(settings.threads)
-        Trainer.softwareVersion = fairtuneVersion
-        trainer = try Trainer(settings: settings, world: world, say: { text in if world.isRoot { print(text); fflush(nil) } },
+        trainer = try Trainer(settings: settings, version: fairtuneVersion, world: world, say: { text in if world.isRoot { print(text); fflush(nil) } },
                               sayAll: { text in printError(prefix + text) })
     } catch {
         // Every rank checks the same input and fails alike before any collective call: one message.
@@ -139,11 +138,13 @@ private func trainSettings(_ args: ParsedArguments, world: Communicator) throws 
 }
 
 /// BLAS threads per rank when --threads is absent: Slurm's `SLURM_CPUS_PER_TASK`, else the
-/// cores divided among the ranks on this node (`OMPI_COMM_WORLD_LOCAL_SIZE`), so ranks never
-/// oversubscribe the node.
+/// cores divided among the ranks on this node (`OMPI_COMM_WORLD_LOCAL_SIZE` or
+/// `SLURM_STEP_TASKS_PER_NODE`), so ranks never oversubscribe the node.
 func defaultThreadsPerRank(world: Communicator) -> Int {
     let environment = ProcessInfo.processInfo.environment
     if let text = environment["SLURM_CPUS_PER_TASK"], let n = Int(text), n > 0 { return n }
-    let local = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? (world.size > 1 ? world.size : 1)
+    // Open MPI's local size; under srun Slurm's tasks on this node ("2" or "2(x3)").
+    let slurmLocal = environment["SLURM_STEP_TASKS_PER_NODE"].flatMap { Int($0.prefix { $0.isNumber }) }
+    let local = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? slurmLocal ?? world.size
     return max(1, ProcessInfo.processInfo.activeProcessorCount / max(local, 1))
 }

@@ -10,8 +10,10 @@ public struct RunFiles: Sendable {
     /// The run directory.
     public let directory: String
 
+    /// The files of `directory`.
     public init(directory: String) { self.directory = directory }
 
+    /// `config.json`, `metrics.jsonl`, `result.json`, the checkpoint and the best epoch's checkpoint.
     public var config: String { path("config.json") }
     public var metrics: String { path("metrics.jsonl") }
     public var result: String { path("result.json") }

@@ -32,6 +32,8 @@ public final class Trainer {
     private enum Scalar: Int, CaseIterable { case lossSum, weightSum, stop, nonFinite }
 
     public let settings: TrainingSettings
+    /// The software version recorded in run files.
+    public let version: String
     private let world: Communicator
     private let files: RunFiles
     private let say: (String) -> Void
@@ -43,6 +45,7 @@ public final class Trainer {
     private let valSplit: DatasetSplit
     private let testSplit: DatasetSplit?
     private let attributeIndices: [Int]
+    /// The model being trained (pretrained weights, fresh head, the trainable set of the settings).
     public let model: VisionTransformer
     private let maskBits: [Bool]?
     /// Resolved class weights (nil: unweighted).
@@ -61,13 +64,15 @@ public final class Trainer {
     /// so bad input fails everywhere before any collective call).
     ///
     /// - Parameters:
+    ///   - version: the software version recorded in run files.
     ///   - say: rank 0's messages (settings, epoch summaries); other ranks pass a no-op.
     ///   - sayAll: messages any rank may print (warnings).
     /// - Throws: `TrainingError`, `DatasetError`, `ViTError` or `OptimizationError` naming the
     ///   setting, file or field at fault.
-    public init(settings: TrainingSettings, world: Communicator, say: @escaping (String) -> Void,
+    public init(settings: TrainingSettings, version: String, world: Communicator, say: @escaping (String) -> Void,
                 sayAll: @escaping (String) -> Void) throws {
         self.settings = settings
+        self.version = version
         self.world = world
         self.say = say
         self.sayAll = sayAll
@@ -197,7 +202,7 @@ public final class Trainer {
         return .object([
             ("format", .string("fairtune-run-config")),
             ("version", .number(1)),
-            ("fairtune_version", .string(Self.softwareVersion)),
+            ("fairtune_version", .string(version)),
             ("settings", .object(settings.resultDefining(resolvedClassWeights: classWeights))),
             ("run", .object([
                 ("ranks", .number(Double(world.size))),
@@ -215,8 +220,6 @@ public final class Trainer {
         ])
     }
 
-    /// The version recorded in run files (set by the CLI).
-    nonisolated(unsafe) public static var softwareVersion = "unknown"
 
     /// Compares this run's result-defining settings with those recorded in config.json.
     private func checkRecordedSettings(_ recorded: [String: Any]) throws(TrainingError) {
@@ -305,12 +308,11 @@ public final class Trainer {
             if firstStep < stepsPerEpoch {
                 let plan = trainLoader.trainingPlan(epoch: epoch, rank: world.rank, rankCount: world.size,
                                                     globalBatchSize: settings.globalBatchSize, dropLast: true)
-                let stream = trainLoader.batches(plan)
-                var step = 0
+                // Batches before the checkpoint's step were trained before the stop.
+                let stream = trainLoader.batches(plan.droppingBatches(firstStep))
+                var step = firstStep
                 while let batch = try stream.next() {
                     defer { step += 1 }
-                    // Batches before the checkpoint's step were trained before the stop.
-                    if step < firstStep { continue }
                     let stepStart = Date()
                     let n = batch.validCount
                     model.zeroGradients()
@@ -411,7 +413,7 @@ public final class Trainer {
                     ("global_step", .number(Double((epoch + 1) * stepsPerEpoch))),
                     ("train_loss", trainLoss.isFinite ? .number(trainLoss) : .null),
                     ("lr", .number(rate)),
-                    ("images_per_second", .number(Double(trainedImages) / max(trainSeconds, 1e-9))),
+                    ("images_per_second", trainedImages > 0 ? .number(Double(trainedImages) / max(trainSeconds, 1e-9)) : .null),
                     ("train_seconds", .number(trainSeconds)),
                     ("eval_seconds", .number(evalSeconds)),
                     ("val", report.json()),
@@ -477,7 +479,7 @@ public final class Trainer {
 
     private func printSettings() {
         let t = model.trainable
-        say("fairtune train \(Self.softwareVersion): \(world.size) rank(s) × \(settings.threads) thread(s), "
+        say("fairtune train \(version): \(world.size) rank(s) × \(settings.threads) thread(s), "
             + "global batch \(settings.globalBatchSize) (\(localBatch) per rank), \(stepsPerEpoch) steps per epoch, \(settings.epochs) epochs")
         say("model \(model.config), tuning \(settings.method.rawValue)\(settings.mask.map { " mask \($0)" } ?? ""): "
             + String(format: "%d of %d parameters train (%.3f%%)", t.trainableCount, t.totalCount, t.trainablePercent))
@@ -513,7 +515,7 @@ public final class Trainer {
                                                 modelFingerprint: TrainingCheckpoint.fingerprint(of: model.layout),
                                                 trainableFingerprint: trainableFingerprint)
             try checkpoint.write(to: path, model: model, optimizer: optimizer.exportState(),
-                                 extraMetadata: ["ranks": String(world.size), "fairtune_version": Self.softwareVersion])
+                                 extraMetadata: ["ranks": String(world.size), "fairtune_version": version])
         }
         try world.barrier()
     }
@@ -580,7 +582,7 @@ public final class Trainer {
         let result = JSONValue.object([
             ("format", .string("fairtune-run-result")),
             ("version", .number(1)),
-            ("fairtune_version", .string(Self.softwareVersion)),
+            ("fairtune_version", .string(version)),
             ("status", .string(status)),
             ("message", .string(message)),
             ("epochs", .number(Double(settings.epochs))),

@@ -22,10 +22,13 @@ public struct TrainingCheckpoint: Equatable {
 
     /// Where training stands: `epoch` epochs finished (and evaluated), `step` steps of the next one done.
     public struct Position: Equatable, Sendable {
+        /// Epochs finished.
         public var epoch: Int
+        /// Steps of epoch `epoch` (0-based) done.
         public var step: Int
         /// Optimizer steps since the start of the run.
         public var globalStep: Int
+        /// A position; `globalStep` must be `epoch` × steps per epoch + `step`.
         public init(epoch: Int, step: Int, globalStep: Int) {
             self.epoch = epoch
             self.step = step
@@ -37,22 +40,31 @@ public struct TrainingCheckpoint: Equatable {
     public struct Progress: Equatable, Sendable {
         /// Sum of the step losses of the current epoch so far, and their count.
         public var epochLossSum: Double = 0
+        /// Steps summed in `epochLossSum`.
         public var epochLossSteps: Int = 0
         /// Best epoch (1-based) and value of `--keep-best` so far.
         public var bestEpoch: Int?
+        /// The `--keep-best` value of `bestEpoch`.
         public var bestValue: Double?
         /// Seconds spent so far (carried into result.json timings).
         public var trainSeconds: Double = 0
+        /// Seconds in validation and test evaluation so far.
         public var evalSeconds: Double = 0
+        /// Seconds in the gradient allreduce (packing and unpacking included) so far.
         public var allreduceSeconds: Double = 0
+        /// A fresh run's progress.
         public init() {}
     }
 
+    /// Where training stands.
     public var position: Position
+    /// Running sums and the best epoch.
     public var progress: Progress
+    /// The run's seed (with epoch and step, the whole random state).
     public var seed: UInt64
-    /// Fingerprints that must match on load.
+    /// Fingerprint of the architecture; must match on load.
     public var modelFingerprint: String
+    /// Fingerprint of the trainable set; must match on load.
     public var trainableFingerprint: String
 
     /// A fingerprint of the architecture (and LoRA factors) of `layout`.
@@ -69,6 +81,7 @@ public struct TrainingCheckpoint: Equatable {
         return "\(method.rawValue) mask=\(bits) trainable=\(trainable.trainableCount)"
     }
 
+    /// A checkpoint description (the tensors come from the model at `write`).
     public init(position: Position, progress: Progress, seed: UInt64, modelFingerprint: String, trainableFingerprint: String) {
         self.position = position
         self.progress = progress

@@ -15,6 +15,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A run file that could not be read or written.
     case runFile(path: String, message: String)
 
+    /// What went wrong and what to change.
     public var description: String {
         switch self {
         case let .invalidSetting(setting, message):

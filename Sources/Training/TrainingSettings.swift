@@ -16,34 +16,48 @@ public struct TrainingSettings: Sendable {
         case explicit([Double])
     }
 
+    /// The prepared dataset (`--data`).
     public var dataDirectory: String
+    /// Pretrained timm weights (`--weights`).
     public var weightsPath: String
+    /// Sensitive attributes reported (`--attribute`), manifest names.
     public var attributes: [String]
+    /// What trains (`--tuning`).
     public var method: PEFTMethod
     /// The mask text as given (nil: all ones).
     public var mask: String?
+    /// LoRA rank and alpha (`--tuning lora` only; alpha nil: the rank).
     public var loraRank: Int
     public var loraAlpha: Float?
+    /// Base learning rate, epochs, and samples per step over all ranks.
     public var learningRate: Double
     public var epochs: Int
     public var globalBatchSize: Int
+    /// The optimizer; SGD's momentum and Nesterov flag.
     public var optimizer: OptimizerKind
     public var momentum: Double
     public var nesterov: Bool
+    /// Weight decay of every trainable tensor (see `decayNormsAndBiases`).
     public var weightDecay: Double
     /// No weight decay on norm parameters and biases (torchvision's `set_weight_decay` groups).
     public var decayNormsAndBiases: Bool
+    /// The learning-rate shape, stepped once per epoch.
     public var schedule: ScheduleKind
     /// Epochs per step of the step schedule, and its factor.
     public var stepSize: Int
     public var gamma: Double
+    /// Linear warmup epochs and the first epoch's fraction of the base rate.
     public var warmupEpochs: Int
     public var warmupStartFactor: Double
+    /// The cosine schedule's final rate.
     public var minimumLearningRate: Double
+    /// Label smoothing of the cross-entropy.
     public var labelSmoothing: Double
     /// Total-norm clipping threshold (nil: none).
     public var clipGradNorm: Double?
+    /// Loss weight per class (`--class-weights`).
     public var classWeights: ClassWeightMode
+    /// Seeds the head initialisation, the shuffles and the augmentations.
     public var seed: UInt64
     /// Model input size (nil: the weights file's) and heads (nil: the file's metadata).
     public var imageSize: Int?
@@ -59,10 +73,12 @@ public struct TrainingSettings: Sendable {
     public var workers: Int
     /// Seconds between progress lines when standard output is not a terminal.
     public var logInterval: Double
+    /// The run directory (`--out`).
     public var outDirectory: String
     /// `--resume`: require a checkpoint.
     public var resume: Bool
 
+    /// Every setting, as `fairtune train` resolved them.
     public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
                 loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
                 optimizer: OptimizerKind, momentum: Double, nesterov: Bool, weightDecay: Double, decayNormsAndBiases: Bool,
