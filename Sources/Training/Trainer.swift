@@ -38,6 +38,7 @@ public final class Trainer {
     private let files: RunFiles
     private let say: (String) -> Void
     private let sayAll: (String) -> Void
+    private let stopRequested: () -> Bool
 
     // Data and model, set up by `init`.
     private let dataset: PreparedDataset
@@ -67,15 +68,17 @@ public final class Trainer {
     ///   - version: the software version recorded in run files.
     ///   - say: rank 0's messages (settings, epoch summaries); other ranks pass a no-op.
     ///   - sayAll: messages any rank may print (warnings).
+    ///   - stopRequested: polled after every step's backward (default: SIGTERM/SIGUSR1 received).
     /// - Throws: `TrainingError`, `DatasetError`, `ViTError` or `OptimizationError` naming the
     ///   setting, file or field at fault.
     public init(settings: TrainingSettings, version: String, world: Communicator, say: @escaping (String) -> Void,
-                sayAll: @escaping (String) -> Void) throws {
+                sayAll: @escaping (String) -> Void, stopRequested: @escaping () -> Bool = { StopRequest.isRequested }) throws {
         self.settings = settings
         self.version = version
         self.world = world
         self.say = say
         self.sayAll = sayAll
+        self.stopRequested = stopRequested
         files = RunFiles(directory: settings.outDirectory)
         guard settings.globalBatchSize >= world.size else {
             throw TrainingError.invalidSetting(setting: "batch-size", message: "the global batch \(settings.globalBatchSize) "
@@ -340,7 +343,7 @@ public final class Trainer {
                     // One allreduce of gradients and scalars.
                     let reduceStart = Date()
                     fused.pack(from: model.gradients.base, scalars: [
-                        Float(lossSum), Float(weightSum), StopRequest.isRequested ? 1 : 0, lossSum.isFinite ? 0 : 1,
+                        Float(lossSum), Float(weightSum), stopRequested() ? 1 : 0, lossSum.isFinite ? 0 : 1,
                     ])
                     try world.allReduceSum(fused.storage)
                     let globalWeight = fused.scalar(Scalar.weightSum.rawValue)
