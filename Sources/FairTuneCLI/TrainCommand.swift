@@ -58,16 +58,28 @@ let trainCommand = Command(CommandSpec(
     defer { world.finalize() }
     let prefix = world.size > 1 && !world.isRoot ? "[rank \(world.rank)/\(world.size)] " : ""
     StopRequest.install()
-    let settings: TrainingSettings
-    let trainer: Trainer
+    var trainer: Trainer?
+    var setupError: Error?
     do {
-        settings = try trainSettings(args, world: world)
+        let settings = try trainSettings(args, world: world)
         BLASRuntime.setThreads(settings.threads)
-        trainer = try Trainer(settings: settings, version: fairtuneVersion, world: world, say: { text in if world.isRoot { print(text); fflush(nil) } },
-                              sayAll: { text in printError(prefix + text) })
+        trainer = try Trainer(settings: settings, version: fairtuneVersion, world: world,
+                              say: { text in if world.isRoot { print(text); fflush(nil) } },
+                              warn: { text in if world.isRoot { printError(text) } })  // the same on every rank
     } catch {
-        // Every rank checks the same input and fails alike before any collective call: one message.
-        if world.isRoot { throw error }
+        setupError = error
+    }
+    // Agree before any other collective: a rank that failed alone (a file only it cannot read)
+    // must not leave the others waiting. The same bad input fails every rank: rank 0 says why.
+    let rootFailed = try world.allReduceMax(world.isRoot && setupError != nil ? 1 : 0) > 0
+    let anyFailed = try world.allReduceMax(setupError != nil ? 1 : 0) > 0
+    if let setupError {
+        if world.isRoot { throw setupError }
+        if !rootFailed { printError("\(prefix)error: \(setupError)") }
+        return ExitStatus.failure
+    }
+    guard let trainer, !anyFailed else {
+        if world.isRoot { printError("error: another rank failed to set up (its message is above)") }
         return ExitStatus.failure
     }
     do {
@@ -91,7 +103,7 @@ private func trainSettings(_ args: ParsedArguments, world: Communicator) throws 
     let name = args.spec.name
     let method = try TuningOptions.method(args) ?? .full
     if args.string("tuning") == nil {
-        throw ArgumentError.missingRequired(command: name, option: "--tuning")
+        throw ArgumentError.missingRequired(command: name, option: "tuning")
     }
     let lora = try TuningOptions.lora(args, method: method)
     let classWeights: TrainingSettings.ClassWeightMode

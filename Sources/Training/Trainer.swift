@@ -37,7 +37,7 @@ public final class Trainer {
     private let world: Communicator
     private let files: RunFiles
     private let say: (String) -> Void
-    private let sayAll: (String) -> Void
+    private let warn: (String) -> Void
     private let stopRequested: () -> Bool
 
     // Data and model, set up by `init`.
@@ -67,17 +67,17 @@ public final class Trainer {
     /// - Parameters:
     ///   - version: the software version recorded in run files.
     ///   - say: rank 0's messages (settings, epoch summaries); other ranks pass a no-op.
-    ///   - sayAll: messages any rank may print (warnings).
+    ///   - warn: warnings, raised alike on every rank (a CLI prints rank 0's).
     ///   - stopRequested: polled after every step's backward (default: SIGTERM/SIGUSR1 received).
     /// - Throws: `TrainingError`, `DatasetError`, `ViTError` or `OptimizationError` naming the
     ///   setting, file or field at fault.
     public init(settings: TrainingSettings, version: String, world: Communicator, say: @escaping (String) -> Void,
-                sayAll: @escaping (String) -> Void, stopRequested: @escaping () -> Bool = { StopRequest.isRequested }) throws {
+                warn: @escaping (String) -> Void, stopRequested: @escaping () -> Bool = { StopRequest.isRequested }) throws {
         self.settings = settings
         self.version = version
         self.world = world
         self.say = say
-        self.sayAll = sayAll
+        self.warn = warn
         self.stopRequested = stopRequested
         files = RunFiles(directory: settings.outDirectory)
         guard settings.globalBatchSize >= world.size else {
@@ -133,7 +133,7 @@ public final class Trainer {
         trainableFingerprint = TrainingCheckpoint.fingerprint(method: settings.method, mask: maskBits, trainable: trainable)
         let size = model.config.imageSize, stored = max(trainSplit.imageHeight, trainSplit.imageWidth)
         if stored * 2 < size || stored > size * 2 {
-            sayAll("warning: the dataset's images are \(trainSplit.imageHeight)x\(trainSplit.imageWidth) and the model "
+            warn("warning: the dataset's images are \(trainSplit.imageHeight)x\(trainSplit.imageWidth) and the model "
                 + "takes \(size)x\(size); the transforms resize them, but a size this different loses detail or wastes compute")
         }
 
@@ -159,7 +159,12 @@ public final class Trainer {
         switch settings.schedule {
         case .constant: decay = .constant
         case .step: decay = .step(size: settings.stepSize, gamma: settings.gamma)
-        case .cosine: decay = .cosine(minimum: settings.minimumLearningRate)
+        case .cosine:
+            guard settings.epochs > settings.warmupEpochs else {
+                throw TrainingError.invalidSetting(setting: "warmup-epochs", message: "the cosine schedule needs more epochs "
+                    + "(\(settings.epochs)) than warmup epochs (\(settings.warmupEpochs))")
+            }
+            decay = .cosine(minimum: settings.minimumLearningRate)
         }
         schedule = try LearningRateSchedule(
             baseLearningRate: settings.learningRate, decay: decay,

@@ -24,7 +24,7 @@ import Training
         final class Counter: @unchecked Sendable { var steps = 0 }
         let counter = Counter()
         // Never StopRequest here: StopRequestTests raise real signals meanwhile.
-        return try Trainer(settings: settings, version: "test", world: try Communicator.world(), say: { _ in }, sayAll: { _ in },
+        return try Trainer(settings: settings, version: "test", world: try Communicator.world(), say: { _ in }, warn: { _ in },
                            stopRequested: {
                                counter.steps += 1
                                return counter.steps == stopAtStep
