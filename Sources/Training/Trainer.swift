@@ -304,7 +304,8 @@ public final class Trainer {
         let logitsGradient = UnsafeMutableBufferPointer<Float>.allocate(capacity: localBatch * classCount)
         defer { labels.deallocate(); logitsGradient.deallocate() }
         let weights = classWeights?.map { Float($0) }
-        let runStart = Date()
+        runStart = Date()
+        previousWallSeconds = progress.wallSeconds
         var lastVal: (MetricsReport, Evaluation)?
 
         for epoch in position.epoch..<settings.epochs {
@@ -370,7 +371,7 @@ public final class Trainer {
                         let error = TrainingError.diverged(epoch: epoch, step: step + 1, detail: detail)
                         if world.isRoot {
                             try writeResult(status: "diverged", message: error.description, val: nil, test: nil,
-                                            progress: progress, runStart: runStart)
+                                            progress: progress)
                         }
                         return .diverged(message: error.description)
                     }
@@ -395,7 +396,7 @@ public final class Trainer {
                         let name = StopRequest.signal.map(StopRequest.name(of:)) ?? "a stop request on another rank"
                         if world.isRoot {
                             try writeResult(status: "stopped", message: "stopped by \(name) at epoch \(epoch + 1), step \(done); rerun to resume",
-                                            val: nil, test: nil, progress: progress, runStart: runStart)
+                                            val: nil, test: nil, progress: progress)
                         }
                         say("\nstopped by \(name) after epoch \(epoch + 1) step \(done); checkpoint \(files.checkpoint) written, rerun to resume")
                         return .stopped(signal: name)
@@ -477,7 +478,7 @@ public final class Trainer {
         }
         if world.isRoot {
             try writeResult(status: "completed", message: "trained \(settings.epochs) epochs", val: lastVal?.0, test: test,
-                            progress: progress, runStart: runStart)
+                            progress: progress)
             say("done: \(files.result)")
         }
         return .completed
@@ -515,9 +516,17 @@ public final class Trainer {
         guard maximum == minimum else { throw TrainingError.replicasDiffer(epoch: epoch, minimum: minimum, maximum: maximum) }
     }
 
+    /// When this session started, and the wall time of the sessions before it.
+    private var runStart = Date()
+    private var previousWallSeconds = 0.0
+    /// Wall-clock seconds of the run over every session.
+    private var wallSeconds: Double { previousWallSeconds + Date().timeIntervalSince(runStart) }
+
     /// Writes a checkpoint (rank 0) and waits for it, so no rank runs ahead of a file it may read.
     private func saveCheckpoint(position: TrainingCheckpoint.Position, progress: TrainingCheckpoint.Progress,
                                 to path: String) throws {
+        var progress = progress
+        progress.wallSeconds = wallSeconds
         if world.isRoot {
             let checkpoint = TrainingCheckpoint(position: position, progress: progress, seed: settings.seed,
                                                 modelFingerprint: TrainingCheckpoint.fingerprint(of: model.layout),
@@ -585,7 +594,7 @@ public final class Trainer {
     }
 
     private func writeResult(status: String, message: String, val: MetricsReport?, test: MetricsReport?,
-                             progress: TrainingCheckpoint.Progress, runStart: Date) throws {
+                             progress: TrainingCheckpoint.Progress) throws {
         let t = model.trainable
         let result = JSONValue.object([
             ("format", .string("fairtune-run-result")),
@@ -600,6 +609,7 @@ public final class Trainer {
             ("total_parameters", .number(Double(t.totalCount))),
             ("trainable_percent", .number(t.trainablePercent)),
             ("timings", .object([
+                ("total_seconds", .number(wallSeconds)),
                 ("session_seconds", .number(Date().timeIntervalSince(runStart))),
                 ("train_seconds", .number(progress.trainSeconds)),
                 ("eval_seconds", .number(progress.evalSeconds)),

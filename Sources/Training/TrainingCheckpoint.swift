@@ -48,6 +48,8 @@ public struct TrainingCheckpoint: Equatable {
         public var bestValue: Double?
         /// Seconds spent so far (carried into result.json timings).
         public var trainSeconds: Double = 0
+        /// Wall-clock seconds of the run so far, over every session.
+        public var wallSeconds: Double = 0
         /// Seconds in validation and test evaluation so far.
         public var evalSeconds: Double = 0
         /// Seconds in the gradient allreduce (packing and unpacking included) so far.
@@ -108,6 +110,7 @@ public struct TrainingCheckpoint: Equatable {
             meta["best_epoch"] = String(e)
             meta["best_value"] = Self.exact(v)
         }
+        meta["wall_seconds"] = Self.exact(progress.wallSeconds)
         meta["train_seconds"] = Self.exact(progress.trainSeconds)
         meta["eval_seconds"] = Self.exact(progress.evalSeconds)
         meta["allreduce_seconds"] = Self.exact(progress.allreduceSeconds)
@@ -164,6 +167,7 @@ public struct TrainingCheckpoint: Equatable {
             progress.bestEpoch = try int("best_epoch")
             progress.bestValue = try double("best_value")
         }
+        progress.wallSeconds = try double("wall_seconds")
         progress.trainSeconds = try double("train_seconds")
         progress.evalSeconds = try double("eval_seconds")
         progress.allreduceSeconds = try double("allreduce_seconds")
