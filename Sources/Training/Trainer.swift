@@ -258,7 +258,12 @@ public final class Trainer {
         // What the run directory holds decides: finished, resume, or a fresh start.
         if world.isRoot { try files.create() }
         try world.barrier()
-        if let result = try RunFiles.readObject(files.result), let status = result["status"] as? String {
+        // A run directory from earlier must be continued with the settings it records.
+        let recorded = try RunFiles.readObject(files.config)
+        let result = try RunFiles.readObject(files.result)
+        let hasCheckpoint = FileManager.default.fileExists(atPath: files.checkpoint)
+        if let recorded, hasCheckpoint || result != nil { try checkRecordedSettings(recorded) }
+        if let result, let status = result["status"] as? String {
             if status == "completed" {
                 say("\(files.result): this run already completed; nothing to do (choose another --out to train again)")
                 return .alreadyCompleted
@@ -269,12 +274,10 @@ public final class Trainer {
                 return .diverged(message: message)
             }
         }
-        let hasCheckpoint = FileManager.default.fileExists(atPath: files.checkpoint)
         if settings.resume && !hasCheckpoint { throw TrainingError.nothingToResume(directory: files.directory) }
         var position = TrainingCheckpoint.Position(epoch: 0, step: 0, globalStep: 0)
         var progress = TrainingCheckpoint.Progress()
         if hasCheckpoint {
-            if let recorded = try RunFiles.readObject(files.config) { try checkRecordedSettings(recorded) }
             let (saved, state) = try TrainingCheckpoint.read(path: files.checkpoint, model: model,
                                                              trainableFingerprint: trainableFingerprint)
             guard saved.seed == settings.seed else {

@@ -52,8 +52,9 @@ import Training
         #expect(csv.split(separator: "\n").first == "sample_id,patient_id,label,score,sex,age_binary")
         #expect(csv.split(separator: "\n").count == 7)
 
-        // Finished: a rerun trains nothing.
+        // Finished: a rerun trains nothing; a rerun with other settings is refused (another --out was meant).
         #expect(try trainer(settings(out: out)).run() == .alreadyCompleted)
+        #expect(throws: TrainingError.self) { try trainer(settings(out: out, learningRate: 0.03)).run() }
 
         // Unfinished (no result.json) with another learning rate: refused, naming the setting.
         try FileManager.default.removeItem(atPath: files.result)
