@@ -309,7 +309,9 @@ public final class Trainer {
         let weights = classWeights?.map { Float($0) }
         runStart = Date()
         previousWallSeconds = progress.wallSeconds
+        // The last validation report (rank 0), and whether this session evaluated an epoch (every rank).
         var lastVal: (MetricsReport, Evaluation)?
+        var evaluatedAnEpoch = false
 
         for epoch in position.epoch..<settings.epochs {
             let rate = schedule.learningRate(at: epoch), learningRate = Float(rate)
@@ -414,6 +416,7 @@ public final class Trainer {
             // Validation, the metrics line, the best epoch, the epoch checkpoint.
             let evalStart = Date()
             let val = try evaluate(valSplit)
+            evaluatedAnEpoch = true
             let evalSeconds = Date().timeIntervalSince(evalStart)
             progress.evalSeconds += evalSeconds
             let trainLoss = progress.epochLossSum / Double(max(progress.epochLossSteps, 1))
@@ -469,7 +472,7 @@ public final class Trainer {
 
         // The end: final validation metrics (re-evaluated if the run resumed after its last epoch)
         // and the test split when asked.
-        if lastVal == nil, let val = try evaluate(valSplit) {
+        if !evaluatedAnEpoch, let val = try evaluate(valSplit) {
             lastVal = val
             try writePredictions(val.1, split: valSplit)
         }

@@ -76,8 +76,8 @@ def val_metrics(run):
 
 def test_one_rank_equals_two_ranks(data, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    train(data, one, *PEFT)
-    train(data, two, *PEFT, ranks=2)
+    train(data, one, *PEFT, "--test")
+    train(data, two, *PEFT, "--test", ranks=2)
     a, meta_a = read_safetensors(one / "checkpoint.safetensors")
     b, meta_b = read_safetensors(two / "checkpoint.safetensors")
     assert a.keys() == b.keys() and meta_a["global_step"] == meta_b["global_step"] == "32"
@@ -91,6 +91,10 @@ def test_one_rank_equals_two_ranks(data, tmp_path):
         for ga, gb in zip(x["val"]["attributes"], y["val"]["attributes"], strict=True):
             for g1, g2 in zip(ga["groups"], gb["groups"], strict=True):
                 assert abs(g1["auc"]["value"] - g2["auc"]["value"]) < 1e-5
+    test_one = json.loads((one / "result.json").read_text())["test"]
+    test_two = json.loads((two / "result.json").read_text())["test"]
+    assert test_one["samples"] == test_two["samples"] == 256
+    assert abs(test_one["overall"]["auc"]["value"] - test_two["overall"]["auc"]["value"]) < 1e-5
     # Every sample evaluated exactly once, in split order, whatever the rank count.
     assert (one / "predictions-val.csv").read_text().count("\n") == 257
     ids_one = [l.split(",")[0] for l in (one / "predictions-val.csv").read_text().splitlines()]
