@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Optimization"),
 
         // MARK: - Training
-        .target(name: "Training"),
+        .target(name: "Training", dependencies: ["ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "Tensor"]),
 
         .target(name: "Metrics"),
 
@@ -36,7 +36,7 @@ let package = Package(
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput"],
+                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),

@@ -29,6 +29,15 @@ public struct BatchPlan: Sendable, Equatable {
         return indices[batchStarts[b]..<batchStarts[b + 1]]
     }
 
+    /// The same plan without its first `count` batches: what is left of an epoch resumed after
+    /// `count` steps. Augmentations depend on (seed, epoch, sample) only, so the batches are the same.
+    /// - Precondition: `0 <= count <= batchCount`.
+    public func droppingBatches(_ count: Int) -> BatchPlan {
+        precondition(count >= 0 && count <= batchCount, "cannot drop \(count) of \(batchCount) batches")
+        let first = batchStarts[count]
+        return BatchPlan(indices: Array(indices[first...]), batchStarts: batchStarts[count...].map { $0 - first }, epoch: epoch)
+    }
+
     /// The part of `count` items that `rank` of `rankCount` takes: contiguous, sizes differing by at most one.
     static func part(of count: Int, rank: Int, rankCount: Int) -> Range<Int> {
         let base = count / rankCount, extra = count % rankCount

@@ -21,8 +21,11 @@ let benchTrainCommand = Command(CommandSpec(
         .value("classes", "K", "classifier outputs", default: "2"),
         .value("threading", "MODE", "own: OpenBLAS single-threaded and fairtune's workers split every product; "
             + "blas: OpenBLAS threads each product", default: "own"),
+        .value("ranks", "N", "time the data-parallel step over N MPI ranks instead (step time, allreduce share; re-launches under mpirun)"),
+        .value("threads", "T", "with --ranks: BLAS threads per rank (default: cores / N)"),
     ] + TuningOptions.specs
 )) { args in
+    if let ranks = try args.int("ranks", in: 1...1024) { return try benchTrainRanks(args, ranks: ranks) }
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
     let batch = try args.int("batch-size", in: 1...4096)!
     let steps = try args.int("steps", in: 1...10_000)!

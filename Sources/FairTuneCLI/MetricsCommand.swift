@@ -3,6 +3,7 @@ import Distributed
 import FileOutput
 import Foundation
 import Metrics
+import Training
 
 /// `fairtune metrics`: every metric of a predictions CSV over the whole split, as JSON and a table.
 let metricsCommand = Command(CommandSpec(

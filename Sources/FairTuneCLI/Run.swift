@@ -12,6 +12,10 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// The command line itself is wrong (unknown option, missing value).
     static let usage: Int32 = 2
+    /// Training stopped because the loss or gradients became NaN or infinite (a failed trial).
+    static let diverged: Int32 = 3
+    /// Training stopped on SIGTERM/SIGUSR1 after checkpointing; rerun to resume (EX_TEMPFAIL).
+    static let resumable: Int32 = 75
 }
 
 /// Writes `text` and a newline to standard error.

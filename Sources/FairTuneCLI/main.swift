@@ -16,6 +16,8 @@ let tool = Command(group: "fairtune", summary: """
             subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand]),
     Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
     metricsCommand,
+    trainCommand,
+    exportCommand,
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())

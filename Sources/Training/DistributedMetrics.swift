@@ -1,22 +1,29 @@
 import Distributed
 import Metrics
 
-/// Evaluation of a split whose predictions are spread over MPI ranks. Lives in the CLI so that
-/// `Metrics` stays free of MPI: the ranks' shares are gathered at rank 0, in rank order, and
+/// Evaluation of a split whose predictions are spread over MPI ranks, used by `fairtune metrics`
+/// and by training. Lives here so that `Metrics` stays free of MPI: the ranks' shares are gathered at rank 0, in rank order, and
 /// evaluated there exactly as one process would evaluate the concatenated split.
-enum DistributedMetrics {
+public enum DistributedMetrics {
     /// One rank's share of a split.
-    struct Share {
+    public struct Share: Sendable {
         /// [rows, columns] row-major: one column (class 1's score) for binary, K for multi-class.
-        var scores: [Double]
-        var labels: [Int]
+        public var scores: [Double]
+        public var labels: [Int]
         /// Group codes of this rank's rows; group names must be the same on every rank.
-        var attributes: [SensitiveAttribute]
+        public var attributes: [SensitiveAttribute]
+
+        /// A share of the given rows.
+        public init(scores: [Double], labels: [Int], attributes: [SensitiveAttribute]) {
+            self.scores = scores
+            self.labels = labels
+            self.attributes = attributes
+        }
     }
 
     /// Gathers every rank's share at rank 0. Collective: every rank must call it.
     /// - Returns: the concatenation in rank order on rank 0, nil on the other ranks.
-    static func gather(_ share: Share, on communicator: Communicator) throws -> Share? {
+    public static func gather(_ share: Share, on communicator: Communicator) throws -> Share? {
         let scores = try communicator.gather(share.scores, root: 0)
         let labels = try communicator.gather(share.labels, root: 0)
         var codes: [[[Int32]]] = []
@@ -34,7 +41,7 @@ enum DistributedMetrics {
     /// Gathers the split at rank 0 and evaluates it there (and bootstraps it if `bootstrap` is set);
     /// `scoreColumns` as in `Predictions.scores(_:columns:kind:labels:)`. Collective.
     /// - Returns: the report (and intervals) on rank 0, nil elsewhere.
-    static func evaluate(_ share: Share, scoreColumns: Int, kind: ScoreKind, options: EvaluationOptions,
+    public static func evaluate(_ share: Share, scoreColumns: Int, kind: ScoreKind, options: EvaluationOptions,
                          bootstrap: BootstrapOptions?, on communicator: Communicator) throws
         -> (MetricsReport, [BootstrapInterval]?)? {
         guard let all = try gather(share, on: communicator) else { return nil }

@@ -1,0 +1,177 @@
+import Foundation
+import Metrics
+import ViT
+
+/// Every setting of a training run, resolved (defaults filled in). Built by `fairtune train`.
+public struct TrainingSettings: Sendable {
+    /// The optimizers on offer.
+    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adamw }
+    /// The learning-rate shapes on offer (stepped once per epoch, as the reference).
+    public enum ScheduleKind: String, Sendable, CaseIterable { case constant, step, cosine }
+    /// `--class-weights`.
+    public enum ClassWeightMode: Sendable, Equatable {
+        case none
+        /// Inverse class frequency of the training split, normalised to mean 1.
+        case auto
+        case explicit([Double])
+    }
+
+    /// The prepared dataset (`--data`).
+    public var dataDirectory: String
+    /// Pretrained timm weights (`--weights`).
+    public var weightsPath: String
+    /// Sensitive attributes reported (`--attribute`), manifest names.
+    public var attributes: [String]
+    /// What trains (`--tuning`).
+    public var method: PEFTMethod
+    /// The mask text as given (nil: all ones).
+    public var mask: String?
+    /// LoRA rank and alpha (`--tuning lora` only; alpha nil: the rank).
+    public var loraRank: Int
+    public var loraAlpha: Float?
+    /// Base learning rate, epochs, and samples per step over all ranks.
+    public var learningRate: Double
+    public var epochs: Int
+    public var globalBatchSize: Int
+    /// The optimizer; SGD's momentum and Nesterov flag.
+    public var optimizer: OptimizerKind
+    public var momentum: Double
+    public var nesterov: Bool
+    /// Weight decay of every trainable tensor (see `decayNormsAndBiases`).
+    public var weightDecay: Double
+    /// No weight decay on norm parameters and biases (torchvision's `set_weight_decay` groups).
+    public var decayNormsAndBiases: Bool
+    /// The learning-rate shape, stepped once per epoch.
+    public var schedule: ScheduleKind
+    /// Epochs per step of the step schedule, and its factor.
+    public var stepSize: Int
+    public var gamma: Double
+    /// Linear warmup epochs and the first epoch's fraction of the base rate.
+    public var warmupEpochs: Int
+    public var warmupStartFactor: Double
+    /// The cosine schedule's final rate.
+    public var minimumLearningRate: Double
+    /// Label smoothing of the cross-entropy.
+    public var labelSmoothing: Double
+    /// Total-norm clipping threshold (nil: none).
+    public var clipGradNorm: Double?
+    /// Loss weight per class (`--class-weights`).
+    public var classWeights: ClassWeightMode
+    /// Seeds the head initialisation, the shuffles and the augmentations.
+    public var seed: UInt64
+    /// Model input size (nil: the weights file's) and heads (nil: the file's metadata).
+    public var imageSize: Int?
+    public var heads: Int?
+    /// Evaluate the test split at the end.
+    public var evaluateTest: Bool
+    /// Keep the checkpoint of the best epoch by this objective (and attribute).
+    public var keepBest: (objective: Objective, attribute: String?)?
+    /// Checkpoint every N optimizer steps (0: only at epoch ends and on a stop request).
+    public var checkpointEvery: Int
+    /// BLAS threads per rank and loader workers per rank.
+    public var threads: Int
+    public var workers: Int
+    /// Seconds between progress lines when standard output is not a terminal.
+    public var logInterval: Double
+    /// The run directory (`--out`).
+    public var outDirectory: String
+    /// `--resume`: require a checkpoint.
+    public var resume: Bool
+
+    /// Every setting, as `fairtune train` resolved them.
+    public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
+                loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
+                optimizer: OptimizerKind, momentum: Double, nesterov: Bool, weightDecay: Double, decayNormsAndBiases: Bool,
+                schedule: ScheduleKind, stepSize: Int, gamma: Double, warmupEpochs: Int, warmupStartFactor: Double,
+                minimumLearningRate: Double, labelSmoothing: Double, clipGradNorm: Double?, classWeights: ClassWeightMode,
+                seed: UInt64, imageSize: Int?, heads: Int?, evaluateTest: Bool, keepBest: (objective: Objective, attribute: String?)?,
+                checkpointEvery: Int, threads: Int, workers: Int, logInterval: Double, outDirectory: String, resume: Bool) {
+        self.dataDirectory = dataDirectory; self.weightsPath = weightsPath; self.attributes = attributes
+        self.method = method; self.mask = mask; self.loraRank = loraRank; self.loraAlpha = loraAlpha
+        self.learningRate = learningRate; self.epochs = epochs; self.globalBatchSize = globalBatchSize
+        self.optimizer = optimizer; self.momentum = momentum; self.nesterov = nesterov; self.weightDecay = weightDecay
+        self.decayNormsAndBiases = decayNormsAndBiases; self.schedule = schedule; self.stepSize = stepSize
+        self.gamma = gamma; self.warmupEpochs = warmupEpochs; self.warmupStartFactor = warmupStartFactor
+        self.minimumLearningRate = minimumLearningRate; self.labelSmoothing = labelSmoothing
+        self.clipGradNorm = clipGradNorm; self.classWeights = classWeights; self.seed = seed
+        self.imageSize = imageSize; self.heads = heads; self.evaluateTest = evaluateTest; self.keepBest = keepBest
+        self.checkpointEvery = checkpointEvery; self.threads = threads; self.workers = workers
+        self.logInterval = logInterval; self.outDirectory = outDirectory; self.resume = resume
+    }
+
+    /// `--keep-best` as text (`objective[:attribute]`), or nil.
+    public var keepBestText: String? {
+        keepBest.map { $0.objective.rawValue + ($0.attribute.map { ":" + $0 } ?? "") }
+    }
+
+    /// The settings that decide the trained weights and the selection, with their resolved values,
+    /// as recorded in config.json: a resumed run must give the same ones.
+    /// (Threads, workers, ranks, logging, checkpoint interval and --test do not enter.)
+    public func resultDefining(resolvedClassWeights: [Double]?) -> [(String, JSONValue)] {
+        [
+            ("data", .string(Self.absolute(dataDirectory))),
+            ("weights", .string(Self.absolute(weightsPath))),
+            ("attributes", .array(attributes.map { .string($0) })),
+            ("tuning", .string(method.rawValue)),
+            ("mask", mask.map { .string($0) } ?? .null),
+            ("lora_rank", method == .lora ? .number(Double(loraRank)) : .null),
+            ("lora_alpha", method == .lora ? .number(Double(loraAlpha ?? Float(loraRank))) : .null),
+            ("lr", .number(learningRate)),
+            ("epochs", .number(Double(epochs))),
+            ("batch_size", .number(Double(globalBatchSize))),
+            ("optimizer", .string(optimizer.rawValue)),
+            ("momentum", optimizer == .sgd ? .number(momentum) : .null),
+            ("nesterov", optimizer == .sgd ? .bool(nesterov) : .null),
+            ("weight_decay", .number(weightDecay)),
+            ("decay_norms_and_biases", .bool(decayNormsAndBiases)),
+            ("schedule", .string(schedule.rawValue)),
+            ("step_size", schedule == .step ? .number(Double(stepSize)) : .null),
+            ("gamma", schedule == .step ? .number(gamma) : .null),
+            ("min_lr", schedule == .cosine ? .number(minimumLearningRate) : .null),
+            ("warmup_epochs", .number(Double(warmupEpochs))),
+            ("warmup_start_factor", warmupEpochs > 0 ? .number(warmupStartFactor) : .null),
+            ("label_smoothing", .number(labelSmoothing)),
+            ("clip_grad_norm", clipGradNorm.map { .number($0) } ?? .null),
+            ("class_weights", resolvedClassWeights.map { .array($0.map { .number($0) }) } ?? .string("none")),
+            ("seed", .number(Double(seed))),
+            ("image_size", imageSize.map { .number(Double($0)) } ?? .null),
+            ("num_heads", heads.map { .number(Double($0)) } ?? .null),
+            ("keep_best", keepBestText.map { .string($0) } ?? .null),
+        ]
+    }
+
+    /// `path` made absolute against the current directory, so config.json names the files exactly.
+    public static func absolute(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.standardizedFileURL.path
+    }
+}
+
+extension Objective {
+    /// Whether a larger value is better (decides the best epoch of `--keep-best`).
+    public var higherIsBetter: Bool {
+        switch self {
+        case .auc, .accuracy, .balancedAccuracy, .worstGroupAUC, .worstGroupAccuracy, .equalizedOddsRatio,
+             .demographicParityRatio:
+            return true
+        case .loss, .calibrationError, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference:
+            return false
+        }
+    }
+}
+
+extension JSONValue {
+    /// The value on one line (for JSON Lines files): the indented rendering without its line breaks.
+    /// Strings escape their own newlines, so every raw newline is layout.
+    public func compactRendered() -> String {
+        var out = ""
+        var skipping = false
+        for ch in rendered() {
+            if ch == "\n" { skipping = true; continue }
+            if skipping && ch == " " { continue }
+            skipping = false
+            out.append(ch)
+        }
+        return out
+    }
+}

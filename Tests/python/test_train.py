@@ -1,0 +1,277 @@
+"""End-to-end tests of `fairtune train` and `fairtune export` on the release binary.
+
+A tiny ViT (Tests/Fixtures/vit/tiny_weights.safetensors: img 32, patch 8, width 64, depth 2) trains
+on a small synthetic dataset made at test time. Covers: 1 rank vs 2 ranks (mpirun), SIGTERM and
+resume bit for bit, learning, bad input, resume checks, divergence, export, and the predictions
+CSV read back by `fairtune metrics`. Skipped when the release binary is missing (`make test` builds it).
+"""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = pathlib.Path(os.environ.get("FAIRTUNE_RELEASE_BIN", ROOT / ".build/release/fairtune"))
+TINY = ROOT / "Tests/Fixtures/vit/tiny_weights.safetensors"
+ODD = ROOT / "Tests/Fixtures/vit/odd_weights.safetensors"
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", "2"]
+
+pytestmark = pytest.mark.skipif(not BINARY.exists(), reason=f"{BINARY} not built (run scripts/setup.sh or make test)")
+
+
+def read_safetensors(path):
+    """(tensors as float32/int64 numpy arrays, metadata): the format is an 8-byte header length,
+    a JSON header, then the raw little-endian data."""
+    raw = pathlib.Path(path).read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    body = raw[8 + n:]
+    dtypes = {"F32": "<f4", "I64": "<i8", "F64": "<f8"}
+    tensors = {}
+    for name, info in header.items():
+        start, end = info["data_offsets"]
+        tensors[name] = np.frombuffer(body[start:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+    return tensors, meta
+
+
+def train(data, out, *extra, ranks=1, check=True, env=None):
+    args = [str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--attribute", "group",
+            "--attribute", "marker", "--out", str(out), "--threads", "1", "--log-interval", "1000", *map(str, extra)]
+    if ranks > 1:
+        args = MPIRUN + args
+    result = subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data") / "synthetic"
+    subprocess.run([sys.executable, "-m", "fairtune_prep", "synthetic", "--out", str(out), "--train", "512",
+                    "--val", "256", "--test", "256", "--quiet"], check=True, cwd=ROOT)
+    return out
+
+
+# SGD: AdamW divides by sqrt(v), which turns the rounding noise of a zero-mean gradient (the
+# attention key bias: softmax ignores it) into full-size steps, so 1- and 2-rank weights would part
+# there by lr per step while every gradient agrees to 1e-7.
+PEFT = ["--tuning", "block-parts4", "--mask", "00110111", "--epochs", "2", "--batch-size", "32", "--lr", "0.02",
+        "--optimizer", "sgd",
+        "--seed", "5", "--class-weights", "auto", "--label-smoothing", "0.1", "--clip-grad-norm", "1"]
+
+
+def val_metrics(run):
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_one_rank_equals_two_ranks(data, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    train(data, one, *PEFT, "--test")
+    train(data, two, *PEFT, "--test", ranks=2)
+    a, meta_a = read_safetensors(one / "checkpoint.safetensors")
+    b, meta_b = read_safetensors(two / "checkpoint.safetensors")
+    assert a.keys() == b.keys() and meta_a["global_step"] == meta_b["global_step"] == "32"
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
+    assert meta_b["ranks"] == "2"
+    for x, y in zip(val_metrics(one), val_metrics(two), strict=True):
+        assert abs(x["train_loss"] - y["train_loss"]) < 1e-5
+        for path in (("overall", "auc"), ("overall", "accuracy")):
+            assert abs(x["val"][path[0]][path[1]]["value"] - y["val"][path[0]][path[1]]["value"]) < 1e-5
+        for ga, gb in zip(x["val"]["attributes"], y["val"]["attributes"], strict=True):
+            for g1, g2 in zip(ga["groups"], gb["groups"], strict=True):
+                assert abs(g1["auc"]["value"] - g2["auc"]["value"]) < 1e-5
+    test_one = json.loads((one / "result.json").read_text())["test"]
+    test_two = json.loads((two / "result.json").read_text())["test"]
+    assert test_one["samples"] == test_two["samples"] == 256
+    assert abs(test_one["overall"]["auc"]["value"] - test_two["overall"]["auc"]["value"]) < 1e-5
+    # Every sample evaluated exactly once, in split order, whatever the rank count.
+    assert (one / "predictions-val.csv").read_text().count("\n") == 257
+    ids_one = [l.split(",")[0] for l in (one / "predictions-val.csv").read_text().splitlines()]
+    ids_two = [l.split(",")[0] for l in (two / "predictions-val.csv").read_text().splitlines()]
+    assert ids_one == ids_two
+
+
+def stop_and_resume(data, tmp_path, ranks, sig):
+    """An uninterrupted run and one stopped by `sig` mid-run then resumed: identical checkpoints."""
+    args = ["--tuning", "block-attention-layernorm", "--mask", "01", "--epochs", "12", "--batch-size", "16",
+            "--lr", "0.001", "--optimizer", "sgd", "--weight-decay", "0.01", "--seed", "3", "--schedule", "step",
+            "--step-size", "4", "--gamma", "0.5", "--warmup-epochs", "2", "--keep-best", "auc"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    train(data, whole, *args, ranks=ranks)
+    command = [str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--attribute", "group",
+               "--attribute", "marker", "--out", str(cut), "--threads", "1", "--log-interval", "1000", *args]
+    process = subprocess.Popen((MPIRUN if ranks > 1 else []) + command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    # Stop once the first epoch is done: well inside the run.
+    deadline = time.time() + 120
+    while not (cut / "metrics.jsonl").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 75, f"exit {process.returncode}\n{out}\n{err}"
+    assert "stopped by" in out
+    stopped, meta = read_safetensors(cut / "checkpoint.safetensors")
+    assert int(meta["epoch"]) < 12
+    assert json.loads((cut / "result.json").read_text())["status"] == "stopped"
+    # A rerun of the same command resumes.
+    resumed = train(data, cut, *args, ranks=ranks)
+    assert "resuming from" in resumed.stdout
+    for name in ("checkpoint.safetensors", "checkpoint-best.safetensors"):
+        a, meta_a = read_safetensors(whole / name)
+        b, meta_b = read_safetensors(cut / name)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert np.array_equal(a[key], b[key]), f"{name}: {key} differs after resume"
+        assert meta_a["global_step"] == meta_b["global_step"] and meta_a["best_epoch"] == meta_b["best_epoch"]
+    assert [l["epoch"] for l in val_metrics(cut)] == list(range(1, 13))
+    for x, y in zip(val_metrics(whole), val_metrics(cut), strict=True):
+        assert x["train_loss"] == y["train_loss"] and x["val"]["overall"] == y["val"]["overall"]
+    assert (whole / "predictions-val.csv").read_text() == (cut / "predictions-val.csv").read_text()
+    return meta
+
+
+def test_sigterm_mid_run_then_resume_is_bit_for_bit(data, tmp_path):
+    stop_and_resume(data, tmp_path, ranks=1, sig=signal.SIGTERM)
+
+
+def test_sigusr1_through_mpirun_then_resume_is_bit_for_bit(data, tmp_path):
+    # mpirun forwards SIGUSR1 to every rank (SIGTERM would make it kill the job).
+    stop_and_resume(data, tmp_path, ranks=2, sig=signal.SIGUSR1)
+
+
+def test_tiny_vit_learns_the_synthetic_task(data, tmp_path):
+    run = tmp_path / "learn"
+    train(data, run, "--tuning", "full", "--epochs", "6", "--batch-size", "32", "--lr", "0.001", "--test", "--seed", "1")
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed"
+    assert result["val"]["overall"]["auc"]["value"] > 0.7
+    assert result["test"]["overall"]["auc"]["value"] > 0.7
+    assert result["trainable_parameters"] == result["total_parameters"]
+    losses = [l["train_loss"] for l in val_metrics(run)]
+    assert losses[-1] < losses[0]
+    # A rerun of a completed run does nothing and says so.
+    again = train(data, run, "--tuning", "full", "--epochs", "6", "--batch-size", "32", "--lr", "0.001", "--test", "--seed", "1")
+    assert "already completed" in again.stdout
+
+
+def test_predictions_csv_reads_back_in_fairtune_metrics(data, tmp_path):
+    run = tmp_path / "run"
+    train(data, run, "--tuning", "head", "--epochs", "1", "--batch-size", "64", "--test")
+    report = tmp_path / "report.json"
+    subprocess.run([str(BINARY), "metrics", "--predictions", str(run / "predictions-test.csv"), "--group-column", "group",
+                    "--group-column", "marker", "--out", str(report)], check=True, capture_output=True)
+    from_csv = json.loads(report.read_text())
+    in_run = json.loads((run / "result.json").read_text())["test"]
+    assert from_csv["overall"] == in_run["overall"]
+    for a, b in zip(from_csv["attributes"], in_run["attributes"], strict=True):
+        assert {g["name"]: g for g in a["groups"]} == {g["name"]: g for g in b["groups"]}
+        assert a["fairness"] == b["fairness"]
+
+
+@pytest.mark.parametrize("case, extra, ranks, message", [
+    ("mask length", ["--tuning", "block-parts4", "--mask", "0101"], 1, "needs a mask of 8 bits"),
+    ("attribute", ["--tuning", "head", "--attribute", "age"], 1, "has no attribute 'age'"),
+    ("batch below ranks", ["--tuning", "head", "--batch-size", "1"], 2, "smaller than the 2 ranks"),
+    ("class weights", ["--tuning", "head", "--class-weights", "1,2,3"], 1, "the task has 2 classes"),
+    ("keep-best attribute", ["--tuning", "head", "--keep-best", "worst_group_auc"], 1, "compares groups"),
+    ("batch above split", ["--tuning", "head", "--batch-size", "1000"], 1, "exceeds the 512 training samples"),
+])
+def test_bad_input_gives_a_clear_error(data, tmp_path, case, extra, ranks, message):
+    result = train(data, tmp_path / "run", *extra, ranks=ranks, check=False)
+    assert result.returncode == 1, f"{case}: exit {result.returncode}\n{result.stderr}"
+    assert message in result.stderr, f"{case}: {result.stderr}"
+    assert result.stderr.count("error:") == 1, f"{case}: one message, from rank 0 only\n{result.stderr}"
+    assert not (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+def test_checkpoint_of_another_model_is_refused(data, tmp_path):
+    ours = tmp_path / "ours"
+    train(data, ours, "--tuning", "head", "--epochs", "1", "--batch-size", "64")
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(ours / "checkpoint.safetensors", other / "checkpoint.safetensors")
+    result = subprocess.run([str(BINARY), "train", "--data", str(data), "--weights", str(ODD), "--attribute", "group",
+                             "--tuning", "head", "--out", str(other), "--threads", "1"], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "written for another model" in result.stderr, result.stderr
+
+
+def test_resume_with_a_changed_setting_names_it(data, tmp_path):
+    run = tmp_path / "run"
+    train(data, run, "--tuning", "head", "--epochs", "1", "--batch-size", "64", "--lr", "0.01")
+    (run / "result.json").unlink()  # as if stopped before the end
+    result = train(data, run, "--tuning", "head", "--epochs", "1", "--batch-size", "64", "--lr", "0.02", check=False)
+    assert result.returncode == 1 and "records lr = 0.01 but this run gives 0.02" in result.stderr, result.stderr
+    result = train(data, tmp_path / "empty", "--tuning", "head", "--resume", check=False)
+    assert result.returncode == 1 and "holds no checkpoint.safetensors" in result.stderr
+
+
+def test_divergence_stops_with_status_3(data, tmp_path):
+    run = tmp_path / "run"
+    result = train(data, run, "--tuning", "full", "--optimizer", "sgd", "--lr", "1e3", "--momentum", "0.9",
+                   "--epochs", "3", "--batch-size", "32", check=False)
+    assert result.returncode == 3, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "training diverged at epoch" in result.stderr
+    assert json.loads((run / "result.json").read_text())["status"] == "diverged"
+
+
+def test_export_writes_a_timm_state_dict_with_lora_merged(data, tmp_path):
+    run = tmp_path / "lora"
+    train(data, run, "--tuning", "lora", "--lora-rank", "2", "--lora-alpha", "4", "--epochs", "1", "--batch-size", "64",
+          "--lr", "0.01", "--keep-best", "auc")
+    out = tmp_path / "model.safetensors"
+    subprocess.run([str(BINARY), "export", str(run), "--out", str(out)], check=True, capture_output=True)
+    exported, _ = read_safetensors(out)
+    reference, _ = read_safetensors(TINY)  # written by timm (data-prep/fixtures/make_vit_fixtures.py)
+    assert exported.keys() == reference.keys()
+    for name, tensor in reference.items():
+        if not name.startswith("head."):
+            assert exported[name].shape == tensor.shape, name
+    assert exported["head.weight"].shape == (2, 64)
+    # LoRA merged into qkv: W' = W + (alpha / r)·B·A on the query and value rows, keys untouched.
+    checkpoint, _ = read_safetensors(run / "checkpoint.safetensors")
+    for block in range(2):
+        a = checkpoint[f"blocks.{block}.attn.qkv.lora_A"].astype(np.float64)
+        b = checkpoint[f"blocks.{block}.attn.qkv.lora_B"].astype(np.float64)
+        w = reference[f"blocks.{block}.attn.qkv.weight"].astype(np.float64)
+        merged = w.copy()
+        merged[:64] += 2.0 * b[:64] @ a[:2]
+        merged[128:] += 2.0 * b[64:] @ a[2:]
+        np.testing.assert_allclose(exported[f"blocks.{block}.attn.qkv.weight"], merged, atol=1e-5)
+    subprocess.run([str(BINARY), "export", str(run), "--best", "--out", str(tmp_path / "best.safetensors")], check=True,
+                   capture_output=True)
+
+
+def test_killed_run_resumes_from_the_periodic_checkpoint(data, tmp_path):
+    # SIGKILL gives no chance to checkpoint: the run continues from the last --checkpoint-every
+    # checkpoint (mid-epoch), drops metrics lines written after it, and still ends bit for bit.
+    args = ["--tuning", "bitfit", "--epochs", "10", "--batch-size", "16", "--lr", "0.003", "--seed", "4",
+            "--checkpoint-every", "7"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    train(data, whole, *args)
+    command = [str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--attribute", "group",
+               "--attribute", "marker", "--out", str(cut), "--threads", "1", "--log-interval", "1000", *args]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (cut / "checkpoint.safetensors").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    process.kill()
+    process.wait()
+    train(data, cut, *args)
+    a, meta_a = read_safetensors(whole / "checkpoint.safetensors")
+    b, meta_b = read_safetensors(cut / "checkpoint.safetensors")
+    for key in a:
+        assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
+    assert meta_a["global_step"] == meta_b["global_step"] == "320"
+    assert [l["epoch"] for l in val_metrics(cut)] == list(range(1, 11))
