@@ -33,5 +33,14 @@ for script in Tests/mpi/*.sh; do
   bash "$script"
 done
 
+echo "== Slurm (a one-node cluster on this machine; srun --mpi=pmix)"
+bash scripts/slurm-local.sh start
+trap 'bash scripts/slurm-local.sh stop >/dev/null 2>&1 || true' EXIT
+for script in Tests/slurm/*.sh; do
+  [ -e "$script" ] || continue
+  echo "-- $script"
+  bash "$script"
+done
+
 echo "== pytest"
 .venv/bin/python -m pytest -q Tests/python $( [ -d data-prep/tests ] && echo data-prep/tests )
