@@ -21,7 +21,7 @@ func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
     }
     defer { world.finalize() }
     let threads = try args.int("threads", in: 1...1024) ?? max(1, ProcessInfo.processInfo.activeProcessorCount / ranks)
-    BLASRuntime.setThreads(threads)
+    ParallelRows.useOwnThreads(threads)  // as fairtune train runs
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
     let global = try args.int("batch-size", in: 1...4096)!
     guard global >= ranks else {
@@ -80,7 +80,7 @@ func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
     let step = try world.allReduceMax(stepSeconds.reduce(0, +) / Double(steps))
     let reduce = try world.allReduceMax(reduceSeconds.reduce(0, +) / Double(steps))
     if world.isRoot {
-        print("model \(args.string("model")!) (\(config)), \(ranks) rank(s) × \(threads) BLAS thread(s), global batch \(global), \(steps) timed steps")
+        print("model \(args.string("model")!) (\(config)), \(ranks) rank(s) × \(threads) thread(s), global batch \(global), \(steps) timed steps")
         print(String(format: "trainable %d of %d parameters (%.2f%%): %.2f MB per allreduce", trainable.trainableCount,
                      trainable.totalCount, trainable.trainablePercent, Double(fused.storage.count * 4) / 1e6))
         print(String(format: "step %.4f s (%.1f img/s), allreduce %.5f s = %.2f%% of the step", step, Double(global) / step,
