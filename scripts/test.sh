@@ -24,23 +24,25 @@ grep -E "Executed [0-9]+ tests?, with" .build/swift-test.log | tail -n 1 || true
 grep -E "Test run with [0-9]+ tests?" .build/swift-test.log | tail -n 1 || true
 if [ "$status" -ne 0 ]; then echo "FAILED: swift test exited $status (log: .build/swift-test.log)"; exit 1; fi
 
+# Runs every test script in folder $1; each exits non-zero on failure.
+run_scripts() {
+  local script
+  for script in "$1"/*.sh; do
+    [ -e "$script" ] || continue
+    echo "-- $script"
+    bash "$script"
+  done
+}
+
 echo "== MPI checks (mpirun -n 2)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -n 2 .build/debug/fairtune-mpi-check
-for script in Tests/mpi/*.sh; do
-  [ -e "$script" ] || continue
-  echo "-- $script"
-  bash "$script"
-done
+run_scripts Tests/mpi
 
 echo "== Slurm (a one-node cluster on this machine; srun --mpi=pmix)"
 bash scripts/slurm-local.sh start
 trap 'bash scripts/slurm-local.sh stop >/dev/null 2>&1 || true' EXIT
-for script in Tests/slurm/*.sh; do
-  [ -e "$script" ] || continue
-  echo "-- $script"
-  bash "$script"
-done
+run_scripts Tests/slurm
 
 echo "== pytest"
 .venv/bin/python -m pytest -q Tests/python $( [ -d data-prep/tests ] && echo data-prep/tests )
