@@ -41,6 +41,8 @@ let trainCommand = Command(CommandSpec(
         .value("warmup-start-factor", "F", "warmup: first epoch's fraction of the base rate", default: "0.01"),
         .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
         .value("clip-grad-norm", "MAX", "clip the gradients' total 2-norm to MAX (default: no clipping)"),
+        .value("mean", "R,G,B", "per-channel mean applied to pixel/255, with --std (default: the dataset manifest's)"),
+        .value("std", "R,G,B", "per-channel standard deviation, with --mean (default: the dataset manifest's)"),
         .value("class-weights", "auto|none|W0,W1,...", "loss weight per class; auto = inverse class frequency of the train split, mean 1", default: "none"),
         .value("seed", "S", "seeds the head initialisation, the shuffle and the augmentations", default: "0"),
         .value("image-size", "PX", "model input size (default: the weights'; position embeddings are resampled)"),
@@ -49,7 +51,7 @@ let trainCommand = Command(CommandSpec(
         .value("keep-best", "OBJECTIVE[:ATTRIBUTE]", "also keep checkpoint-best.safetensors of the best epoch by this val metric, e.g. auc or worst_group_auc:sex"),
         .value("checkpoint-every", "STEPS", "also checkpoint every STEPS optimizer steps (0: epoch ends and stop requests only)", default: "0"),
         .flag("resume", "require a checkpoint in RUN_DIR to resume from (a rerun resumes anyway)"),
-        .value("threads", "N", "BLAS threads per rank (default: SLURM_CPUS_PER_TASK, else the cores shared among the node's ranks)"),
+        .value("threads", "N", "compute threads per rank (default: SLURM_CPUS_PER_TASK, else the cores shared among the node's ranks)"),
         .value("workers", "N", "image-loading threads per rank", default: "1"),
         .value("log-interval", "SECONDS", "seconds between progress lines when the output is not a terminal", default: "30"),
     ]
@@ -128,6 +130,7 @@ private func trainSettings(_ args: ParsedArguments, world: Communicator) throws 
         keepBest = (objective, parts.count > 1 ? parts[1] : nil)
     }
     let threads = try args.int("threads", in: 1...1024) ?? defaultThreadsPerRank(world: world)
+    let normalization = try normalizationOption(args)
     return TrainingSettings(
         dataDirectory: try args.requiredString("data"), weightsPath: try args.requiredString("weights"),
         attributes: args.strings("attribute"), method: method, mask: args.string("mask"),
@@ -144,11 +147,34 @@ private func trainSettings(_ args: ParsedArguments, world: Communicator) throws 
         minimumLearningRate: try args.double("min-lr", in: 0...1e3)!,
         labelSmoothing: try args.double("label-smoothing", in: 0...0.999)!,
         clipGradNorm: try args.double("clip-grad-norm", in: 1e-12...1e12), classWeights: classWeights,
-        seed: UInt64(try args.int("seed", in: 0...(1 << 53))!), imageSize: try args.int("image-size", in: 1...4096),
+        normalization: normalization, seed: UInt64(try args.int("seed", in: 0...(1 << 53))!), imageSize: try args.int("image-size", in: 1...4096),
         heads: try args.int("num-heads", in: 1...4096), evaluateTest: args.flag("test"), keepBest: keepBest,
         checkpointEvery: try args.int("checkpoint-every", in: 0...100_000_000)!, threads: threads,
         workers: try args.int("workers", in: 1...256)!, logInterval: try args.double("log-interval", in: 0.1...86_400)!,
         outDirectory: try args.requiredString("out"), resume: args.flag("resume"))
+}
+
+/// `--mean` and `--std` together: three finite numbers each, standard deviations positive.
+private func normalizationOption(_ args: ParsedArguments) throws -> (mean: [Double], std: [Double])? {
+    let name = args.spec.name
+    switch (args.string("mean"), args.string("std")) {
+    case (nil, nil):
+        return nil
+    case let (mean?, std?):
+        func channels(_ option: String, _ text: String, positive: Bool) throws -> [Double] {
+            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == 3, values.allSatisfy({ $0 != nil && $0!.isFinite && (!positive || $0! > 0) }) else {
+                throw ArgumentError.invalidValue(command: name, option: option, value: text,
+                                                 expected: "three comma-separated \(positive ? "positive " : "")numbers (R,G,B)")
+            }
+            return values.map { $0! }
+        }
+        return (try channels("--mean", mean, positive: false), try channels("--std", std, positive: true))
+    case (nil, _?):
+        throw ArgumentError.missingRequired(command: name, option: "mean")
+    case (_?, nil):
+        throw ArgumentError.missingRequired(command: name, option: "std")
+    }
 }
 
 /// BLAS threads per rank when --threads is absent: Slurm's `SLURM_CPUS_PER_TASK`, else the

@@ -176,7 +176,7 @@ public final class Trainer {
             throw TrainingError.invalidSetting(setting: "batch-size", message: "the global batch \(settings.globalBatchSize) "
                 + "exceeds the \(trainSplit.count) training samples; no full batch to train on")
         }
-        let norm = dataset.manifest.normalization
+        let norm = settings.normalization ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
         trainLoader = BatchLoader(split: trainSplit, transform: .training(size: size, mean: norm.mean, std: norm.std),
                                   batchSize: localBatch, seed: settings.seed, workers: settings.workers)
         let evalTransform = ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)

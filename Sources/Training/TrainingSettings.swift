@@ -59,6 +59,10 @@ public struct TrainingSettings: Sendable {
     public var classWeights: ClassWeightMode
     /// Seeds the head initialisation, the shuffles and the augmentations.
     public var seed: UInt64
+    /// Per-channel mean and standard deviation applied to pixel / 255 (`--mean`, `--std`); nil:
+    /// the dataset manifest's. Set them to what the pretrained weights expect (timm's
+    /// `pretrained_cfg`, e.g. 0.5/0.5 for the augreg ViT-B/16) when it differs from the manifest.
+    public var normalization: (mean: [Double], std: [Double])?
     /// Model input size (nil: the weights file's) and heads (nil: the file's metadata).
     public var imageSize: Int?
     public var heads: Int?
@@ -84,7 +88,7 @@ public struct TrainingSettings: Sendable {
                 optimizer: OptimizerKind, momentum: Double, nesterov: Bool, weightDecay: Double, decayNormsAndBiases: Bool,
                 schedule: ScheduleKind, stepSize: Int, gamma: Double, warmupEpochs: Int, warmupStartFactor: Double,
                 minimumLearningRate: Double, labelSmoothing: Double, clipGradNorm: Double?, classWeights: ClassWeightMode,
-                seed: UInt64, imageSize: Int?, heads: Int?, evaluateTest: Bool, keepBest: (objective: Objective, attribute: String?)?,
+                normalization: (mean: [Double], std: [Double])? = nil, seed: UInt64, imageSize: Int?, heads: Int?, evaluateTest: Bool, keepBest: (objective: Objective, attribute: String?)?,
                 checkpointEvery: Int, threads: Int, workers: Int, logInterval: Double, outDirectory: String, resume: Bool) {
         self.dataDirectory = dataDirectory; self.weightsPath = weightsPath; self.attributes = attributes
         self.method = method; self.mask = mask; self.loraRank = loraRank; self.loraAlpha = loraAlpha
@@ -93,7 +97,8 @@ public struct TrainingSettings: Sendable {
         self.decayNormsAndBiases = decayNormsAndBiases; self.schedule = schedule; self.stepSize = stepSize
         self.gamma = gamma; self.warmupEpochs = warmupEpochs; self.warmupStartFactor = warmupStartFactor
         self.minimumLearningRate = minimumLearningRate; self.labelSmoothing = labelSmoothing
-        self.clipGradNorm = clipGradNorm; self.classWeights = classWeights; self.seed = seed
+        self.clipGradNorm = clipGradNorm; self.classWeights = classWeights; self.normalization = normalization
+        self.seed = seed
         self.imageSize = imageSize; self.heads = heads; self.evaluateTest = evaluateTest; self.keepBest = keepBest
         self.checkpointEvery = checkpointEvery; self.threads = threads; self.workers = workers
         self.logInterval = logInterval; self.outDirectory = outDirectory; self.resume = resume
@@ -133,6 +138,9 @@ public struct TrainingSettings: Sendable {
             ("label_smoothing", .number(labelSmoothing)),
             ("clip_grad_norm", clipGradNorm.map { .number($0) } ?? .null),
             ("class_weights", resolvedClassWeights.map { .array($0.map { .number($0) }) } ?? .string("none")),
+            ("normalization", normalization.map { n in
+                .object([("mean", .array(n.mean.map { .number($0) })), ("std", .array(n.std.map { .number($0) }))])
+            } ?? .string("manifest")),
             ("seed", .number(Double(seed))),
             ("image_size", imageSize.map { .number(Double($0)) } ?? .null),
             ("num_heads", heads.map { .number(Double($0)) } ?? .null),

@@ -275,3 +275,30 @@ def test_killed_run_resumes_from_the_periodic_checkpoint(data, tmp_path):
         assert np.array_equal(a[key], b[key]), f"{key} differs after resume"
     assert meta_a["global_step"] == meta_b["global_step"] == "320"
     assert [l["epoch"] for l in val_metrics(cut)] == list(range(1, 11))
+
+
+def test_normalization_overrides_the_manifest(data, tmp_path):
+    manifest = json.loads((data / "manifest.json").read_text())["normalization"]
+    default, custom = tmp_path / "default", tmp_path / "custom"
+    train(data, default, "--tuning", "head", "--epochs", "1", "--batch-size", "64")
+    train(data, custom, "--tuning", "head", "--epochs", "1", "--batch-size", "64",
+          "--mean", "0.5,0.5,0.5", "--std", "0.5,0.5,0.5")
+    assert json.loads((default / "config.json").read_text())["settings"]["normalization"] == "manifest"
+    assert manifest != {"mean": [0.5] * 3, "std": [0.5] * 3}
+    recorded = json.loads((custom / "config.json").read_text())["settings"]["normalization"]
+    assert recorded == {"mean": [0.5] * 3, "std": [0.5] * 3}
+    # Other inputs, so other logits: the validation scores differ.
+    a = (default / "predictions-val.csv").read_text()
+    b = (custom / "predictions-val.csv").read_text()
+    assert a.splitlines()[0] == b.splitlines()[0] and a != b
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--mean", "0.5,0.5,0.5"], "missing required option '--std'"),
+    (["--std", "0.5,0.5,0.5"], "missing required option '--mean'"),
+    (["--mean", "0.5,0.5", "--std", "1,1,1"], "invalid value '0.5,0.5' for '--mean'"),
+    (["--mean", "0,0,0", "--std", "1,0,1"], "invalid value '1,0,1' for '--std'"),
+])
+def test_normalization_options_are_checked(data, tmp_path, extra, message):
+    result = train(data, tmp_path / "run", "--tuning", "head", *extra, check=False)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
