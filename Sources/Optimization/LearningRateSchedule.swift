@@ -4,17 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-/// The learning rate for each optimizer step: an optional linear warmup followed by a constant,
-/// step or cosine decay, reproducing torch's schedulers value for value.
+/// The learning rate for each optimizer step: an optional linear or constant warmup followed by a
+/// constant, step, cosine or exponential decay, reproducing torch's schedulers value for value.
 ///
 /// Correspondence (`W` warmup steps, `N` total steps, `base` the optimizer's lr):
-/// - warmup: `LinearLR(start_factor=startFactor, end_factor=1.0, total_iters=W)`, chained to the
-///   decay scheduler by `SequentialLR(schedulers=[warmup, decay], milestones=[W])`; without warmup
-///   the decay scheduler is used alone.
+/// - warmup `.linear`: `LinearLR(start_factor=startFactor, end_factor=1.0, total_iters=W)`;
+///   `.constant`: `ConstantLR(factor=startFactor, total_iters=W)`. Either is chained to the decay
+///   scheduler by `SequentialLR(schedulers=[warmup, decay], milestones=[W])`; without warmup the
+///   decay scheduler is used alone.
 /// - `.constant`: `ConstantLR(factor=1.0, total_iters=0)`.
 /// - `.step(size:gamma:)`: `StepLR(step_size=size, gamma=gamma)`, counting from the end of warmup.
 /// - `.cosine(minimum:)`: `CosineAnnealingLR(T_max=N − W, eta_min=minimum)`, reaching `minimum`
 ///   at step N.
+/// - `.exponential(gamma:)`: `ExponentialLR(gamma=gamma)`, counting from the end of warmup.
 ///
 /// `learningRate(at: k)` equals `scheduler.get_last_lr()[0]` after k calls of `scheduler.step()`,
 /// i.e. the rate for optimizer step k (counted from 0). Torch updates the rate recursively from the
@@ -28,19 +30,33 @@ public struct LearningRateSchedule: Sendable, Equatable {
         case step(size: Int, gamma: Double)
         /// Half-cosine from the base rate down to `minimum` at the last step.
         case cosine(minimum: Double)
+        /// Multiply by `gamma` every step.
+        case exponential(gamma: Double)
     }
 
-    /// Linear ramp from `startFactor`·base over `steps` steps.
+    /// The first `steps` steps before the decay: a linear ramp from `startFactor`·base, or
+    /// `startFactor`·base held constant.
     public struct Warmup: Sendable, Equatable {
+        /// The warmup's shape.
+        public enum Kind: String, Sendable, Equatable, CaseIterable {
+            /// `LinearLR`: from `startFactor`·base at step 0 up towards base at step `steps`.
+            case linear
+            /// `ConstantLR`: `startFactor`·base for every warmup step, base at step `steps`.
+            case constant
+        }
+
         /// Number of warmup steps; 0 means no warmup.
         public var steps: Int
-        /// Factor of the base rate at step 0, in (0, 1].
+        /// Factor of the base rate at step 0 (for `.constant` at every warmup step), in (0, 1].
         public var startFactor: Double
+        /// Linear ramp or constant factor.
+        public var kind: Kind
 
         /// A warmup; see the properties.
-        public init(steps: Int, startFactor: Double) {
+        public init(steps: Int, startFactor: Double, kind: Kind = .linear) {
             self.steps = steps
             self.startFactor = startFactor
+            self.kind = kind
         }
     }
 
@@ -55,8 +71,8 @@ public struct LearningRateSchedule: Sendable, Equatable {
 
     /// Validates the settings and computes every step's rate.
     /// - Complexity: O(totalSteps) time and memory (one f64 per step), once; lookups are O(1).
-    /// - Throws: `invalidHyperparameter` for a non-positive base rate or step size, a warmup start
-    ///   factor outside (0, 1], negative counts, or a cosine without steps after warmup.
+    /// - Throws: `invalidHyperparameter` for a non-positive base rate, step size or gamma, a warmup
+    ///   start factor outside (0, 1], negative counts, or a cosine without steps after warmup.
     public init(baseLearningRate: Double, decay: Decay, warmup: Warmup? = nil, totalSteps: Int) throws(OptimizationError) {
         guard baseLearningRate > 0, baseLearningRate.isFinite else {
             throw .invalidHyperparameter(name: "learning rate", value: baseLearningRate, expected: "a finite value > 0")
@@ -82,6 +98,10 @@ public struct LearningRateSchedule: Sendable, Equatable {
             }
             guard gamma > 0, gamma.isFinite else {
                 throw .invalidHyperparameter(name: "step gamma", value: gamma, expected: "a finite value > 0")
+            }
+        case let .exponential(gamma):
+            guard gamma > 0, gamma.isFinite else {
+                throw .invalidHyperparameter(name: "exponential gamma", value: gamma, expected: "a finite value > 0")
             }
         case let .cosine(minimum):
             guard minimum >= 0, minimum.isFinite else {
@@ -117,13 +137,15 @@ public struct LearningRateSchedule: Sendable, Equatable {
         var lr = base
         for k in 0...totalSteps {
             if let warmup, k < warmupSteps {
-                // LinearLR.get_lr with end_factor 1: epoch 0 scales the base, later ones the previous rate.
                 let start = warmup.startFactor
                 if k == 0 {
+                    // LinearLR.get_lr and ConstantLR.get_lr alike: epoch 0 scales the base.
                     lr = lr * start
-                } else {
+                } else if warmup.kind == .linear {
+                    // LinearLR.get_lr with end_factor 1: later epochs scale the previous rate.
                     lr = lr * (1.0 + (1.0 - start) / (Double(warmupSteps) * start + Double(k - 1) * (1.0 - start)))
                 }
+                // ConstantLR.get_lr keeps the rate until total_iters = W, where SequentialLR hands over.
             } else {
                 // The decay scheduler's own epoch; at the milestone SequentialLR evaluates the closed form at 0.
                 let epoch = k - warmupSteps
@@ -147,6 +169,10 @@ public struct LearningRateSchedule: Sendable, Equatable {
             if isMilestone { return base * pow(gamma, Double(epoch / size)) }
             if epoch == 0 || epoch % size != 0 { return lr }
             return lr * gamma
+        case let .exponential(gamma):
+            // Closed form base·γ^epoch at the milestone (epoch 0: exactly base), else the previous rate·γ.
+            if isMilestone { return base * pow(gamma, Double(epoch)) }
+            return epoch == 0 ? lr : lr * gamma
         case let .cosine(minimum):
             let tMax = Double(decaySteps)
             if isMilestone {

@@ -15,7 +15,8 @@ public struct OptimizerState: Sendable, Equatable {
         public var count: Int
         /// Optimizer steps taken on this range (torch's `state["step"]`).
         public var step: Int
-        /// Named buffers with torch's names: `exp_avg`, `exp_avg_sq` (AdamW), `momentum_buffer` (SGD).
+        /// Named buffers with torch's names: `exp_avg`, `exp_avg_sq` (AdamW), `momentum_buffer` (SGD),
+        /// `square_avg`, `momentum_buffer`, `grad_avg` (RMSprop).
         public var buffers: [String: [Float]]
 
         /// A slot; see the properties.
@@ -27,7 +28,7 @@ public struct OptimizerState: Sendable, Equatable {
         }
     }
 
-    /// The optimizer that wrote the state: `"SGD"` or `"AdamW"`.
+    /// The optimizer that wrote the state: `"SGD"`, `"AdamW"` or `"RMSprop"`.
     public var optimizer: String
     /// Slots ordered by offset; ranges that never took a step have none.
     public var slots: [Slot]

@@ -9,7 +9,7 @@ public struct ParameterGroup: Sendable, Hashable {
     /// Number of elements.
     public var count: Int
     /// Weight decay (>= 0, as torch requires; callers validate user input): coupled (added to the
-    /// gradient) for SGD, decoupled for AdamW.
+    /// gradient) for SGD and RMSprop, decoupled for AdamW.
     public var weightDecay: Double
 
     /// A group of `count` elements starting at `offset`.

@@ -58,3 +58,15 @@ func maxRelativeDifference(_ actual: [Float], _ expected: [Float]) -> Double {
     }
     return worst
 }
+
+/// Largest difference `|actual − expected|` relative to the largest `|expected|`: for sums of
+/// terms of both signs, whose near-zero elements carry their terms' rounding, not their own.
+func maxScaledDifference(_ actual: [Float], _ expected: [Float]) -> Double {
+    precondition(actual.count == expected.count)
+    var worst = 0.0, scale = 0.0
+    for (a, b) in zip(actual, expected) {
+        worst = max(worst, abs(Double(a) - Double(b)))
+        scale = max(scale, abs(Double(b)))
+    }
+    return worst == 0 ? 0 : worst / scale
+}
