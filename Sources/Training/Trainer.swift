@@ -154,11 +154,14 @@ public final class Trainer {
         switch settings.optimizer {
         case .sgd: optimizer = try SGD(momentum: settings.momentum, nesterov: settings.nesterov)
         case .adamw: optimizer = try AdamW()
+        case .rmsprop:
+            optimizer = try RMSprop(alpha: settings.rmspropAlpha, epsilon: settings.rmspropEpsilon, momentum: settings.momentum)
         }
         let decay: LearningRateSchedule.Decay
         switch settings.schedule {
         case .constant: decay = .constant
         case .step: decay = .step(size: settings.stepSize, gamma: settings.gamma)
+        case .exponential: decay = .exponential(gamma: settings.gamma)
         case .cosine:
             guard settings.epochs > settings.warmupEpochs else {
                 throw TrainingError.invalidSetting(setting: "warmup-epochs", message: "the cosine schedule needs more epochs "
@@ -168,7 +171,9 @@ public final class Trainer {
         }
         schedule = try LearningRateSchedule(
             baseLearningRate: settings.learningRate, decay: decay,
-            warmup: .init(steps: settings.warmupEpochs, startFactor: settings.warmupStartFactor), totalSteps: settings.epochs)
+            warmup: .init(steps: settings.warmupEpochs, startFactor: settings.warmupStartFactor,
+                          kind: settings.warmupMethod == .constant ? .constant : .linear),
+            totalSteps: settings.epochs)
 
         localBatch = (settings.globalBatchSize + world.size - 1) / world.size
         stepsPerEpoch = trainSplit.count / settings.globalBatchSize
@@ -242,7 +247,7 @@ public final class Trainer {
         for (key, value) in settings.resultDefining(resolvedClassWeights: classWeights) {
             let text = value.compactRendered()
             let now = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? NSNull()
-            let old = saved[key] ?? NSNull()
+            let old = saved[key] ?? TrainingSettings.impliedByOlderConfigs(key, settings: saved) ?? NSNull()
             if canonical(now) != canonical(old) {
                 let oldText = String(canonical(old).dropFirst().dropLast())
                 throw .resumeMismatch(path: files.config, setting: key, recorded: oldText, given: text)
@@ -498,8 +503,15 @@ public final class Trainer {
             + "global batch \(settings.globalBatchSize) (\(localBatch) per rank), \(stepsPerEpoch) steps per epoch, \(settings.epochs) epochs")
         say("model \(model.config), tuning \(settings.method.rawValue)\(settings.mask.map { " mask \($0)" } ?? ""): "
             + String(format: "%d of %d parameters train (%.3f%%)", t.trainableCount, t.totalCount, t.trainablePercent))
-        say("optimizer \(settings.optimizer.rawValue), lr \(settings.learningRate) (\(settings.schedule.rawValue) per epoch"
-            + (settings.warmupEpochs > 0 ? ", \(settings.warmupEpochs) warmup epochs" : "") + "), weight decay \(settings.weightDecay), "
+        let optimizerDetail: String
+        switch settings.optimizer {
+        case .sgd: optimizerDetail = " (momentum \(settings.momentum)\(settings.nesterov ? ", Nesterov" : ""))"
+        case .adamw: optimizerDetail = ""
+        case .rmsprop:
+            optimizerDetail = " (alpha \(settings.rmspropAlpha), eps \(settings.rmspropEpsilon), momentum \(settings.momentum))"
+        }
+        say("optimizer \(settings.optimizer.rawValue)\(optimizerDetail), lr \(settings.learningRate) (\(settings.schedule.rawValue) per epoch"
+            + (settings.warmupEpochs > 0 ? ", \(settings.warmupEpochs) \(settings.warmupMethod.rawValue) warmup epochs" : "") + "), weight decay \(settings.weightDecay), "
             + "class weights \(classWeights.map { $0.map { String(format: "%.4g", $0) }.joined(separator: ",") } ?? "none"), seed \(settings.seed)")
         say("data \(dataset.manifest.dataset): train \(trainSplit.count), val \(valSplit.count)"
             + (testSplit.map { ", test \($0.count)" } ?? "") + "; attributes \(settings.attributes.joined(separator: ", ")); out \(files.directory)")

@@ -4,10 +4,13 @@ import ViT
 
 /// Every setting of a training run, resolved (defaults filled in). Built by `fairtune train`.
 public struct TrainingSettings: Sendable {
-    /// The optimizers on offer.
-    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adamw }
+    /// The optimizers on offer (the reference's `--opt sgd|rmsprop|adamw`).
+    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adamw, rmsprop }
     /// The learning-rate shapes on offer (stepped once per epoch, as the reference).
-    public enum ScheduleKind: String, Sendable, CaseIterable { case constant, step, cosine }
+    public enum ScheduleKind: String, Sendable, CaseIterable { case constant, step, cosine, exponential }
+    /// The warmup's shape (the reference's `--lr-warmup-method`): a linear ramp from
+    /// `warmupStartFactor`·lr, or `warmupStartFactor`·lr held for the warmup epochs.
+    public enum WarmupMethod: String, Sendable, CaseIterable { case linear, constant }
     /// `--class-weights`.
     public enum ClassWeightMode: Sendable, Equatable {
         case none
@@ -33,22 +36,26 @@ public struct TrainingSettings: Sendable {
     public var learningRate: Double
     public var epochs: Int
     public var globalBatchSize: Int
-    /// The optimizer; SGD's momentum and Nesterov flag.
+    /// The optimizer; the momentum of SGD and RMSprop; SGD's Nesterov flag.
     public var optimizer: OptimizerKind
     public var momentum: Double
     public var nesterov: Bool
+    /// RMSprop's decay of the squared-gradient average and its epsilon (the reference: 0.9, 0.0316).
+    public var rmspropAlpha: Double
+    public var rmspropEpsilon: Double
     /// Weight decay of every trainable tensor (see `decayNormsAndBiases`).
     public var weightDecay: Double
     /// No weight decay on norm parameters and biases (torchvision's `set_weight_decay` groups).
     public var decayNormsAndBiases: Bool
     /// The learning-rate shape, stepped once per epoch.
     public var schedule: ScheduleKind
-    /// Epochs per step of the step schedule, and its factor.
+    /// Epochs per step of the step schedule, and the factor of the step and exponential schedules.
     public var stepSize: Int
     public var gamma: Double
-    /// Linear warmup epochs and the first epoch's fraction of the base rate.
+    /// Warmup epochs, the first epoch's fraction of the base rate, and the warmup's shape.
     public var warmupEpochs: Int
     public var warmupStartFactor: Double
+    public var warmupMethod: WarmupMethod
     /// The cosine schedule's final rate.
     public var minimumLearningRate: Double
     /// Label smoothing of the cross-entropy.
@@ -85,17 +92,20 @@ public struct TrainingSettings: Sendable {
     /// Every setting, as `fairtune train` resolved them.
     public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
                 loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
-                optimizer: OptimizerKind, momentum: Double, nesterov: Bool, weightDecay: Double, decayNormsAndBiases: Bool,
+                optimizer: OptimizerKind, momentum: Double, nesterov: Bool, rmspropAlpha: Double = 0.9,
+                rmspropEpsilon: Double = 0.0316, weightDecay: Double, decayNormsAndBiases: Bool,
                 schedule: ScheduleKind, stepSize: Int, gamma: Double, warmupEpochs: Int, warmupStartFactor: Double,
-                minimumLearningRate: Double, labelSmoothing: Double, clipGradNorm: Double?, classWeights: ClassWeightMode,
+                warmupMethod: WarmupMethod = .linear, minimumLearningRate: Double, labelSmoothing: Double, clipGradNorm: Double?, classWeights: ClassWeightMode,
                 normalization: (mean: [Double], std: [Double])? = nil, seed: UInt64, imageSize: Int?, heads: Int?, evaluateTest: Bool, keepBest: (objective: Objective, attribute: String?)?,
                 checkpointEvery: Int, threads: Int, workers: Int, logInterval: Double, outDirectory: String, resume: Bool) {
         self.dataDirectory = dataDirectory; self.weightsPath = weightsPath; self.attributes = attributes
         self.method = method; self.mask = mask; self.loraRank = loraRank; self.loraAlpha = loraAlpha
         self.learningRate = learningRate; self.epochs = epochs; self.globalBatchSize = globalBatchSize
-        self.optimizer = optimizer; self.momentum = momentum; self.nesterov = nesterov; self.weightDecay = weightDecay
+        self.optimizer = optimizer; self.momentum = momentum; self.nesterov = nesterov
+        self.rmspropAlpha = rmspropAlpha; self.rmspropEpsilon = rmspropEpsilon; self.weightDecay = weightDecay
         self.decayNormsAndBiases = decayNormsAndBiases; self.schedule = schedule; self.stepSize = stepSize
         self.gamma = gamma; self.warmupEpochs = warmupEpochs; self.warmupStartFactor = warmupStartFactor
+        self.warmupMethod = warmupMethod
         self.minimumLearningRate = minimumLearningRate; self.labelSmoothing = labelSmoothing
         self.clipGradNorm = clipGradNorm; self.classWeights = classWeights; self.normalization = normalization
         self.seed = seed
@@ -125,16 +135,19 @@ public struct TrainingSettings: Sendable {
             ("epochs", .number(Double(epochs))),
             ("batch_size", .number(Double(globalBatchSize))),
             ("optimizer", .string(optimizer.rawValue)),
-            ("momentum", optimizer == .sgd ? .number(momentum) : .null),
+            ("momentum", optimizer == .sgd || optimizer == .rmsprop ? .number(momentum) : .null),
             ("nesterov", optimizer == .sgd ? .bool(nesterov) : .null),
+            ("rmsprop_alpha", optimizer == .rmsprop ? .number(rmspropAlpha) : .null),
+            ("rmsprop_eps", optimizer == .rmsprop ? .number(rmspropEpsilon) : .null),
             ("weight_decay", .number(weightDecay)),
             ("decay_norms_and_biases", .bool(decayNormsAndBiases)),
             ("schedule", .string(schedule.rawValue)),
             ("step_size", schedule == .step ? .number(Double(stepSize)) : .null),
-            ("gamma", schedule == .step ? .number(gamma) : .null),
+            ("gamma", schedule == .step || schedule == .exponential ? .number(gamma) : .null),
             ("min_lr", schedule == .cosine ? .number(minimumLearningRate) : .null),
             ("warmup_epochs", .number(Double(warmupEpochs))),
             ("warmup_start_factor", warmupEpochs > 0 ? .number(warmupStartFactor) : .null),
+            ("warmup_method", warmupEpochs > 0 ? .string(warmupMethod.rawValue) : .null),
             ("label_smoothing", .number(labelSmoothing)),
             ("clip_grad_norm", clipGradNorm.map { .number($0) } ?? .null),
             ("class_weights", resolvedClassWeights.map { .array($0.map { .number($0) }) } ?? .string("none")),
@@ -146,6 +159,13 @@ public struct TrainingSettings: Sendable {
             ("num_heads", heads.map { .number(Double($0)) } ?? .null),
             ("keep_best", keepBestText.map { .string($0) } ?? .null),
         ]
+    }
+
+    /// What a config.json written before setting `key` existed implies for it (compared on resume
+    /// when the key is missing; nil: nothing, i.e. null): its runs with warmup had a linear one.
+    public static func impliedByOlderConfigs(_ key: String, settings recorded: [String: Any]) -> Any? {
+        guard key == "warmup_method", let epochs = recorded["warmup_epochs"] as? NSNumber, epochs.intValue > 0 else { return nil }
+        return WarmupMethod.linear.rawValue
     }
 
     /// `path` made absolute against the current directory, so config.json names the files exactly.

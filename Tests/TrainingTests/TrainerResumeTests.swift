@@ -8,13 +8,17 @@ import Training
 /// The trainer in-process on the tiny shard fixture (16 training images) and the tiny ViT: run
 /// files, a finished run left alone, and resume checks against config.json.
 @Suite(.serialized) struct TrainerResumeTests {
-    func settings(out: String, learningRate: Double = 0.01, resume: Bool = false) -> TrainingSettings {
-        TrainingSettings(
+    /// The run's settings; RMSprop runs with a constant warmup epoch and the exponential schedule.
+    func settings(out: String, learningRate: Double = 0.01, resume: Bool = false,
+                  optimizer: TrainingSettings.OptimizerKind = .adamw) -> TrainingSettings {
+        let rmsprop = optimizer == .rmsprop
+        return TrainingSettings(
             dataDirectory: TestSupport.fixtures("data/tiny").path,
             weightsPath: TestSupport.fixtures("vit/tiny_weights.safetensors").path, attributes: ["sex", "age_binary"],
             method: .parts4, mask: "00010011", loraRank: 0, loraAlpha: nil, learningRate: learningRate, epochs: 2,
-            globalBatchSize: 8, optimizer: .adamw, momentum: 0.9, nesterov: false, weightDecay: 0, decayNormsAndBiases: true,
-            schedule: .constant, stepSize: 1, gamma: 0.1, warmupEpochs: 0, warmupStartFactor: 0.1, minimumLearningRate: 0,
+            globalBatchSize: 8, optimizer: optimizer, momentum: 0.9, nesterov: false, weightDecay: rmsprop ? 1e-4 : 0,
+            decayNormsAndBiases: true, schedule: rmsprop ? .exponential : .constant, stepSize: 1, gamma: 0.5,
+            warmupEpochs: rmsprop ? 1 : 0, warmupStartFactor: 0.1, warmupMethod: .constant, minimumLearningRate: 0,
             labelSmoothing: 0, clipGradNorm: nil, classWeights: .auto, seed: 1, imageSize: nil, heads: nil, evaluateTest: true,
             keepBest: (.auc, nil), checkpointEvery: 0, threads: 1, workers: 1, logInterval: 1000, outDirectory: out,
             resume: resume)
@@ -65,15 +69,24 @@ import Training
         #expect(try trainer(settings(out: out, resume: true)).run() == .completed)
     }
 
-    @Test func stoppedMidEpochAndResumedEqualsUninterrupted() throws {
+    /// With each optimizer's state (RMSprop's square_avg and momentum_buffer included) through the checkpoint.
+    @Test(arguments: [TrainingSettings.OptimizerKind.adamw, .rmsprop])
+    func stoppedMidEpochAndResumedEqualsUninterrupted(_ optimizer: TrainingSettings.OptimizerKind) throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let whole = base + "/whole", cut = base + "/cut"
-        #expect(try trainer(settings(out: whole)).run() == .completed)
-        #expect(try trainer(settings(out: cut), stopAtStep: 3).run() == .stopped(signal: "a stop request on another rank"))
+        #expect(try trainer(settings(out: whole, optimizer: optimizer)).run() == .completed)
+        #expect(try trainer(settings(out: cut, optimizer: optimizer), stopAtStep: 3).run()
+            == .stopped(signal: "a stop request on another rank"))
         let stopped = try #require(try RunFiles.readObject(RunFiles(directory: cut).result))
         #expect(stopped["status"] as? String == "stopped")
-        #expect(try trainer(settings(out: cut)).run() == .completed)
+        if optimizer == .rmsprop {
+            let checkpoint = try SafeTensorsFile(path: cut + "/checkpoint.safetensors")
+            #expect(checkpoint.metadata["optimizer"] == "RMSprop")
+            let buffers = Set(checkpoint.tensors.map(\.name).filter { $0.hasPrefix("optimizer.") }.map { $0.split(separator: ".").last! })
+            #expect(buffers == ["square_avg", "momentum_buffer"])
+        }
+        #expect(try trainer(settings(out: cut, optimizer: optimizer)).run() == .completed)
         // Tensors (weights and optimizer state) bit for bit; the metadata differs only in timings.
         for name in ["checkpoint.safetensors", "checkpoint-best.safetensors"] {
             let a = try SafeTensorsFile(path: whole + "/" + name), b = try SafeTensorsFile(path: cut + "/" + name)
