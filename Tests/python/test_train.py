@@ -102,11 +102,16 @@ def test_one_rank_equals_two_ranks(data, tmp_path):
     assert ids_one == ids_two
 
 
-def stop_and_resume(data, tmp_path, ranks, sig):
-    """An uninterrupted run and one stopped by `sig` mid-run then resumed: identical checkpoints."""
-    args = ["--tuning", "block-attention-layernorm", "--mask", "01", "--epochs", "12", "--batch-size", "16",
-            "--lr", "0.001", "--optimizer", "sgd", "--weight-decay", "0.01", "--seed", "3", "--schedule", "step",
-            "--step-size", "4", "--gamma", "0.5", "--warmup-epochs", "2", "--keep-best", "auc"]
+# 12 epochs of a small trainable set; `stop_and_resume` adds the optimizer and schedule.
+STOP_ARGS = ["--tuning", "block-attention-layernorm", "--mask", "01", "--epochs", "12", "--batch-size", "16",
+             "--lr", "0.001", "--weight-decay", "0.01", "--seed", "3", "--keep-best", "auc"]
+SGD_STEP = ["--optimizer", "sgd", "--schedule", "step", "--step-size", "4", "--gamma", "0.5", "--warmup-epochs", "2"]
+
+
+def stop_and_resume(data, tmp_path, ranks, sig, optimization=SGD_STEP):
+    """An uninterrupted run and one stopped by `sig` mid-run then resumed: identical checkpoints.
+    Returns the stopped checkpoint's metadata and the uninterrupted run's directory."""
+    args = STOP_ARGS + [str(a) for a in optimization]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     train(data, whole, *args, ranks=ranks)
     command = [str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--attribute", "group",
@@ -138,11 +143,38 @@ def stop_and_resume(data, tmp_path, ranks, sig):
     for x, y in zip(val_metrics(whole), val_metrics(cut), strict=True):
         assert x["train_loss"] == y["train_loss"] and x["val"]["overall"] == y["val"]["overall"]
     assert (whole / "predictions-val.csv").read_text() == (cut / "predictions-val.csv").read_text()
-    return meta
+    return meta, whole
 
 
 def test_sigterm_mid_run_then_resume_is_bit_for_bit(data, tmp_path):
     stop_and_resume(data, tmp_path, ranks=1, sig=signal.SIGTERM)
+
+
+def test_rmsprop_constant_warmup_exponential_schedule_and_resume(data, tmp_path):
+    # The reference's RMSprop (alpha 0.9, eps 0.0316, momentum 0.9 are the defaults) after a
+    # constant warmup of 3 epochs at 0.05·lr, then an exponential decay by 0.8 per epoch.
+    base, factor, warmup, gamma = 0.001, 0.05, 3, 0.8
+    meta, whole = stop_and_resume(data, tmp_path, ranks=1, sig=signal.SIGTERM, optimization=[
+        "--optimizer", "rmsprop", "--schedule", "exponential", "--gamma", gamma, "--warmup-epochs", warmup,
+        "--warmup-method", "constant", "--warmup-start-factor", factor])
+    assert meta["optimizer"] == "RMSprop"
+    settings = json.loads((whole / "config.json").read_text())["settings"]
+    assert (settings["optimizer"], settings["rmsprop_alpha"], settings["rmsprop_eps"], settings["momentum"]) == \
+        ("rmsprop", 0.9, 0.0316, 0.9)
+    assert (settings["schedule"], settings["gamma"], settings["warmup_method"]) == ("exponential", 0.8, "constant")
+    # torch: SequentialLR([ConstantLR(factor, total_iters=warmup), ExponentialLR(gamma)], milestones=[warmup])
+    # stepped once per epoch. ConstantLR scales the base at epoch 0 and keeps it; at the milestone
+    # ExponentialLR's closed form base·gamma**0; after it, the previous rate times gamma.
+    expected, lr = [], None
+    for epoch in range(12):
+        if epoch == 0:
+            lr = base * factor
+        elif epoch == warmup:
+            lr = base * gamma ** 0
+        elif epoch > warmup:
+            lr = lr * gamma
+        expected.append(lr)
+    assert [line["lr"] for line in val_metrics(whole)] == expected
 
 
 def test_sigusr1_through_mpirun_then_resume_is_bit_for_bit(data, tmp_path):
