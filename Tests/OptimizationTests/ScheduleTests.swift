@@ -3,28 +3,13 @@ import Optimization
 import SafeTensors
 
 struct ScheduleTests {
-    /// Every step's rate equals torch's SequentialLR(LinearLR, ConstantLR/StepLR/CosineAnnealingLR)
-    /// sequence (or the decay scheduler alone) to 1e-12 relative.
-    @Test func matchesTorch() throws {
-        let file = try Fixtures.open("schedules.safetensors")
-        let configs = try #require(Fixtures.json(file, "schedules") as? [[String: Any]])
-        #expect(configs.count == 7)
-        for config in configs {
-            let (name, schedule) = try Self.schedule(config)
-            let expected = try file.doubles(name)
-            #expect(expected.count == schedule.totalSteps + 1)
-            var worst = 0.0
-            for (step, rate) in expected.enumerated() where schedule.learningRate(at: step) != rate {
-                worst = max(worst, abs(schedule.learningRate(at: step) - rate) / abs(rate))
-            }
-            #expect(worst <= 1e-12, "\(name): worst relative difference \(worst)")
-        }
-    }
-
-    /// The constant warmup (ConstantLR) before every decay, and the exponential decay (ExponentialLR)
-    /// alone or after either warmup, equal torch's rates bit for bit at every step.
-    @Test func constantWarmupAndExponentialMatchTorchExactly() throws {
-        let file = try Fixtures.open("schedules_more.safetensors")
+    /// Every step's rate equals torch's bit for bit: schedules.safetensors has SequentialLR(LinearLR,
+    /// ConstantLR/StepLR/CosineAnnealingLR) or the decay alone; schedules_more.safetensors the
+    /// constant warmup (ConstantLR) before every decay and the exponential decay (ExponentialLR)
+    /// alone or after either warmup.
+    @Test(arguments: ["schedules.safetensors", "schedules_more.safetensors"])
+    func matchesTorchExactly(_ fileName: String) throws {
+        let file = try Fixtures.open(fileName)
         let configs = try #require(Fixtures.json(file, "schedules") as? [[String: Any]])
         #expect(configs.count == 7)
         for config in configs {
