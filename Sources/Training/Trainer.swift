@@ -247,7 +247,7 @@ public final class Trainer {
         for (key, value) in settings.resultDefining(resolvedClassWeights: classWeights) {
             let text = value.compactRendered()
             let now = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? NSNull()
-            let old = saved[key] ?? TrainingSettings.impliedByOlderConfigs(key, settings: saved) ?? NSNull()
+            let old = saved[key] ?? NSNull()
             if canonical(now) != canonical(old) {
                 let oldText = String(canonical(old).dropFirst().dropLast())
                 throw .resumeMismatch(path: files.config, setting: key, recorded: oldText, given: text)

@@ -161,13 +161,6 @@ public struct TrainingSettings: Sendable {
         ]
     }
 
-    /// What a config.json written before setting `key` existed implies for it (compared on resume
-    /// when the key is missing; nil: nothing, i.e. null): its runs with warmup had a linear one.
-    public static func impliedByOlderConfigs(_ key: String, settings recorded: [String: Any]) -> Any? {
-        guard key == "warmup_method", let epochs = recorded["warmup_epochs"] as? NSNumber, epochs.intValue > 0 else { return nil }
-        return WarmupMethod.linear.rawValue
-    }
-
     /// `path` made absolute against the current directory, so config.json names the files exactly.
     public static func absolute(_ path: String) -> String {
         let url = URL(fileURLWithPath: path)

@@ -102,30 +102,6 @@ import Training
         #expect(try a == String(contentsOfFile: cut + "/predictions-test.csv", encoding: .utf8))
     }
 
-    /// A config.json from before `warmup_method` was recorded resumes as a linear warmup: the same
-    /// run with a constant warmup is refused, naming the setting; with a linear one it resumes.
-    @Test func configWithoutWarmupMethodMeansLinear() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let constant = settings(out: out, optimizer: .rmsprop)
-        #expect(constant.warmupEpochs > 0 && constant.warmupMethod == .constant)
-        #expect(try trainer(constant).run() == .completed)
-        let files = RunFiles(directory: out)
-        var config = try #require(try RunFiles.readObject(files.config))
-        var recorded = try #require(config["settings"] as? [String: Any])
-        #expect(recorded["warmup_method"] as? String == "constant")
-        recorded["warmup_method"] = nil
-        config["settings"] = recorded
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: files.config))
-        try FileManager.default.removeItem(atPath: files.result)
-
-        let error = #expect(throws: TrainingError.self) { try trainer(constant).run() }
-        #expect(error == .resumeMismatch(path: files.config, setting: "warmup_method", recorded: "\"linear\"", given: "\"constant\""))
-        var linear = constant
-        linear.warmupMethod = .linear
-        #expect(try trainer(linear).run() == .completed)
-    }
-
     @Test func resumeWithoutCheckpointIsAnError() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: out) }
