@@ -26,7 +26,7 @@ public struct Command: Sendable {
     public var groupHelp: String {
         var lines = ["usage: \(spec.name) <command> [options]", "", spec.summary, "", "commands:"]
         let width = subcommands.map(\.word.count).max() ?? 0
-        for c in subcommands { lines.append("  \(c.word.padding(width))  \(c.spec.summary)") }
+        for c in subcommands { lines.append("  \(c.word.padding(width))  \(c.spec.firstSentence)") }
         lines += ["", "Run '\(spec.name) <command> --help' for a command's options."]
         return lines.joined(separator: "\n")
     }

@@ -55,6 +55,15 @@ public struct CommandSpec: Sendable {
 
     func option(named name: String) -> OptionSpec? { options.first { $0.name == name } }
 
+    /// The summary's first sentence on one line: what a command list shows.
+    public var firstSentence: String {
+        let text = Array(summary.split(separator: "\n").joined(separator: " "))
+        for i in text.indices.dropLast() where text[i] == "." && text[i + 1] == " " {
+            return String(text[...i])
+        }
+        return String(text)
+    }
+
     /// The help text: usage line, summary, positionals and options.
     public var help: String {
         var usage = "usage: \(name)"

@@ -113,5 +113,7 @@ private let spec = CommandSpec(
         #expect(throws: ArgumentError.helpRequested(command: "tool bench")) { try tree.resolve(["bench", "--help"]) }
         #expect(tree.find("tool bench gemm")?.word == "gemm")
         #expect(tree.groupHelp.contains("bench  benchmarks"))
+        let long = CommandSpec(name: "tool long", summary: "Does one thing\nacross lines. Then more detail.\nAnd more.")
+        #expect(long.firstSentence == "Does one thing across lines.")
     }
 }
