@@ -49,11 +49,11 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization"]),
-        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors"]),
-        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
+        .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
     ]
 )
 

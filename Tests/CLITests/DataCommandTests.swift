@@ -1,30 +1,28 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `fairtune data check` and `fairtune bench data`, run as the built binary on the committed
 /// fixtures (Tests/Fixtures/data, from data-prep/fixtures/make_shard_fixtures.py).
 final class DataCommandTests: XCTestCase {
-    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/data")
+    private let fixtures = TestSupport.fixtures("data")
 
-    /// Runs the `fairtune` built next to the test bundle; returns exit status, stdout, stderr.
+    /// Runs the built `fairtune`; returns exit status, stdout, stderr.
     private func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        var binary = products.appendingPathComponent("fairtune")
-        if !FileManager.default.fileExists(atPath: binary.path) {  // when argv[0] is inside the .xctest bundle
-            binary = products.deletingLastPathComponent().appendingPathComponent("fairtune")
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
+        let r = try TestSupport.fairtune(arguments)
+        return (r.status, r.stdout, r.stderr)
+    }
+
+    /// A copy of the tiny dataset whose shard `shard` is replaced by the broken variant `badCase`
+    /// of the fixtures; removed by the caller.
+    private func tinyDataset(withShard shard: String, from badCase: String) throws -> URL {
+        let fm = FileManager.default
+        let directory = try TestSupport.makeTemporaryDirectory("fairtune-cli-\(badCase)").appendingPathComponent("tiny")
+        try fm.copyItem(at: fixtures.appendingPathComponent("tiny"), to: directory)
+        let broken = directory.appendingPathComponent(shard)
+        try fm.removeItem(at: broken)
+        try fm.copyItem(at: fixtures.appendingPathComponent("bad/\(badCase)/\(shard)"), to: broken)
+        return directory
     }
 
     func testCheckPrintsCountsOfAValidDataset() throws {
@@ -42,13 +40,8 @@ final class DataCommandTests: XCTestCase {
     }
 
     func testCheckFailsWithTheErrorOnABadDataset() throws {
-        let fm = FileManager.default
-        let directory = fm.temporaryDirectory.appendingPathComponent("fairtune-cli-bad-\(UUID().uuidString)")
-        try fm.copyItem(at: fixtures.appendingPathComponent("tiny"), to: directory)
-        defer { try? fm.removeItem(at: directory) }
-        let broken = directory.appendingPathComponent("train/shard-00001.h5")
-        try fm.removeItem(at: broken)
-        try fm.copyItem(at: fixtures.appendingPathComponent("bad/label_out_of_range/train/shard-00001.h5"), to: broken)
+        let directory = try tinyDataset(withShard: "train/shard-00001.h5", from: "label_out_of_range")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let (status, stdout, stderr) = try run(["data", "check", directory.path])
         XCTAssertEqual(status, 1)
         XCTAssertEqual(stdout, "")
@@ -56,13 +49,8 @@ final class DataCommandTests: XCTestCase {
     }
 
     func testCheckReadsImagesUnlessQuick() throws {
-        let fm = FileManager.default
-        let directory = fm.temporaryDirectory.appendingPathComponent("fairtune-cli-damaged-\(UUID().uuidString)")
-        try fm.copyItem(at: fixtures.appendingPathComponent("tiny"), to: directory)
-        defer { try? fm.removeItem(at: directory) }
-        let broken = directory.appendingPathComponent("val/shard-00000.h5")
-        try fm.removeItem(at: broken)
-        try fm.copyItem(at: fixtures.appendingPathComponent("bad/image_data/val/shard-00000.h5"), to: broken)
+        let directory = try tinyDataset(withShard: "val/shard-00000.h5", from: "image_data")
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
         let (status, _, stderr) = try run(["data", "check", directory.path])
         XCTAssertEqual(status, 1)
         XCTAssertTrue(stderr.contains("val/shard-00000.h5: reading 'images' failed"), stderr)

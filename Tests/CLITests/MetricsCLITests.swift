@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `fairtune metrics` on the fixture CSVs and on bad input.
 final class MetricsCLITests: XCTestCase {
-    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/metrics")
+    private let fixtures = TestSupport.fixtures("metrics")
     private var work: URL!
 
     override func setUpWithError() throws {
@@ -16,19 +16,10 @@ final class MetricsCLITests: XCTestCase {
         try? FileManager.default.removeItem(at: work)
     }
 
-    /// Runs the binary next to the test bundle; returns exit status, stdout and stderr.
+    /// Runs the built binary; returns exit status, stdout and stderr.
     private func fairtune(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("fairtune")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let r = try TestSupport.fairtune(arguments)
+        return (r.status, r.stdout, r.stderr)
     }
 
     private func fixtureCase(_ name: String) throws -> [String: Any] {

@@ -1,9 +1,9 @@
 import Foundation
+import TestSupport
 
 /// Paths of the committed loader fixtures (written by data-prep/fixtures/make_*_fixtures.py).
 enum Fixtures {
-    static let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/data")
+    static let data = TestSupport.fixtures("data")
     static let tiny = data.appendingPathComponent("tiny").path
     static let transforms = data.appendingPathComponent("transforms.h5").path
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Metrics
 
@@ -80,9 +81,7 @@ struct FixtureCase: Decodable {
 }
 
 enum MetricsFixtures {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/metrics")
+    static let directory = TestSupport.fixtures("metrics")
 
     static func decode<T: Decodable>(_ type: T.Type, _ name: String) throws -> T {
         try JSONDecoder().decode(type, from: Data(contentsOf: directory.appendingPathComponent(name)))

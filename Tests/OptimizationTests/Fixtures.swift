@@ -1,13 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 import Optimization
 import SafeTensors
 
 /// The PyTorch reference files written by data-prep/fixtures/make_optimizer_fixtures.py.
 enum Fixtures {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/optimization")
+    static let folder = TestSupport.fixtures("optimization")
 
     static func open(_ name: String) throws -> SafeTensorsFile {
         try SafeTensorsFile(path: folder.appendingPathComponent(name).path)

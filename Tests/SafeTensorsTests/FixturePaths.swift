@@ -1,10 +1,9 @@
 import Foundation
+import TestSupport
 
-/// Committed fixtures, found relative to this source file (Tests/Fixtures/safetensors).
+/// Committed fixtures (Tests/Fixtures/safetensors) and scratch folders.
 enum FixturePaths {
-    static let folder = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/safetensors")
+    static let folder = TestSupport.fixtures("safetensors")
 
     static func path(_ name: String) -> String {
         folder.appendingPathComponent(name).path
@@ -12,9 +11,6 @@ enum FixturePaths {
 
     /// A fresh empty folder under the system temporary directory for one test.
     static func makeScratchFolder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("SafeTensorsTests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try TestSupport.makeTemporaryDirectory("SafeTensorsTests")
     }
 }

@@ -1,14 +1,14 @@
 import Foundation
+import TestSupport
 import SafeTensors
 import ViT
 import XCTest
 
 /// Paths and comparisons shared by the ViT tests.
 enum Fixtures {
-    /// `Tests/Fixtures/vit/<name>`, found from this source file (CI runs from any directory).
+    /// `Tests/Fixtures/vit/<name>`.
     static func path(_ name: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/vit/\(name)").path
+        TestSupport.fixtures("vit").appendingPathComponent(name).path
     }
 
     static func open(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(path: path(name)) }
