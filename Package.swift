@@ -21,8 +21,9 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
+        .target(name: "Randomness"),
         .target(name: "SafeTensors", dependencies: ["FileOutput"]),
-        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization"]),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization", "Randomness"]),
         .target(name: "Optimization"),
 
         // MARK: - Training
@@ -31,12 +32,12 @@ let package = Package(
         .target(name: "Metrics"),
 
         // MARK: - Data
-        .target(name: "Dataset", dependencies: ["HDF5IO"]),
+        .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization"],
+                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -52,7 +53,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
-        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "TestSupport"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Reads, transforms and batches one split's samples for one rank, optionally on a background
 /// thread ahead of compute.

@@ -1,3 +1,5 @@
+import Randomness
+
 /// Which samples of a split one rank reads in one epoch, in order, cut into batches.
 ///
 /// Training: a seeded permutation of the whole split (the same on every rank) is cut into global

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// Which part of a stored image becomes the model's input, and how it is scaled.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Randomness
 
 /// The reference's image transforms (FairTune `utilities/presets.py`), to the model's input size.
 ///

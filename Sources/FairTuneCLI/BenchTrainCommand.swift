@@ -1,5 +1,6 @@
 import Arguments
 import Foundation
+import Randomness
 import Tensor
 import ViT
 
@@ -50,7 +51,7 @@ let benchTrainCommand = Command(CommandSpec(
                  ("block-parts4 last block", try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(1)))]
     }
 
-    var generator = SeededGenerator(seed: 2)
+    var generator = SeededRandom(seed: 2)
     let pixels = batch * config.channels * config.imageSize * config.imageSize
     let images = (0..<pixels).map { _ in generator.normal() }
     let labels = (0..<batch).map { Int32($0 % config.classes) }

@@ -2,6 +2,7 @@ import Arguments
 import Distributed
 import Foundation
 import Optimization
+import Randomness
 import Tensor
 import Training
 import ViT
@@ -48,7 +49,7 @@ func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
 
     // This rank's part of the global batch, as the training plan cuts it.
     let local = global / ranks + (world.rank < global % ranks ? 1 : 0)
-    var generator = SeededGenerator(seed: UInt64(2 + world.rank))
+    var generator = SeededRandom(seed: UInt64(2 + world.rank))
     let images = (0..<(local * config.channels * config.imageSize * config.imageSize)).map { _ in generator.normal() }
     let labels = (0..<local).map { Int32($0 % config.classes) }
     var stepSeconds: [Double] = [], reduceSeconds: [Double] = []

@@ -1,3 +1,4 @@
+import Randomness
 import SafeTensors
 import Tensor
 
@@ -141,7 +142,7 @@ public enum Checkpoint {
             report.initializedLoRA = true
         }
         if report.replacedHead {
-            var generator = SeededGenerator(seed: options.seed &+ 1)
+            var generator = SeededRandom(seed: options.seed &+ 1)
             ViTInitialization.linear(weight: model.parameter(layout.headWeight), count: layout.views[layout.headWeight].count,
                                      bias: model.parameter(layout.headBias), biasCount: config.classes, using: &generator)
         }

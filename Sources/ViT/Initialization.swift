@@ -1,22 +1,7 @@
 import Foundation
+import Randomness
 
-/// A small seeded random source (SplitMix64) so initialisations are reproducible across runs
-/// and ranks.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SeededRandom {
     /// A standard normal sample (Box–Muller).
     public mutating func normal() -> Float {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
@@ -30,7 +15,7 @@ public enum ViTInitialization {
     /// timm's `init_weights_vit_timm` for a Linear: weight ~ N(0, 0.02²) (its truncation at ±2 is
     /// absolute, so it never triggers), bias 0.
     public static func linear(weight: UnsafeMutablePointer<Float>, count: Int, bias: UnsafeMutablePointer<Float>?,
-                              biasCount: Int, using generator: inout SeededGenerator) {
+                              biasCount: Int, using generator: inout SeededRandom) {
         for i in 0..<count { weight[i] = 0.02 * generator.normal() }
         bias?.update(repeating: 0, count: biasCount)
     }
@@ -41,7 +26,7 @@ public enum ViTInitialization {
     ///
     /// - Parameter views: the view indices to initialise (nil: all).
     public static func randomize(_ model: VisionTransformer, seed: UInt64, views: Set<Int>? = nil) {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         let c = model.config.width
         for (index, view) in model.layout.views.enumerated() where views?.contains(index) ?? true {
             let p = model.parameter(index)

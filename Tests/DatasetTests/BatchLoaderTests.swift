@@ -1,4 +1,5 @@
 import Dataset
+import Randomness
 import XCTest
 
 /// Shuffling, rank partitioning, batch contents, and the prefetching thread on the tiny fixture.

@@ -1,5 +1,6 @@
 import Dataset
 import HDF5IO
+import Randomness
 import XCTest
 
 /// The resampler and the train/eval transforms against PyTorch and torchvision outputs

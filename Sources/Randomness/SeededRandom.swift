@@ -1,4 +1,5 @@
 /// A small seeded generator (SplitMix64): fast, 64-bit state, the same stream on every machine.
+/// Shared by the data augmentations, the shuffles and the model initialisation.
 ///
 /// Each sample of each epoch gets its own generator from `(seed, epoch, sample)`, so augmentations
 /// do not depend on threads, ranks or the order samples are processed in.
