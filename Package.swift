@@ -21,22 +21,23 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
+        .target(name: "JSON"),
         .target(name: "Randomness"),
         .target(name: "SafeTensors", dependencies: ["FileOutput"]),
         .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization", "Randomness"]),
         .target(name: "Optimization"),
 
         // MARK: - Training
-        .target(name: "Training", dependencies: ["ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "Tensor"]),
+        .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "Tensor"]),
 
-        .target(name: "Metrics"),
+        .target(name: "Metrics", dependencies: ["JSON"]),
 
         // MARK: - Data
         .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
+                          dependencies: ["Arguments", "JSON", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
                                          "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
                           path: "Sources/FairTuneCLI"),
 
@@ -47,13 +48,14 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
     ]
 )

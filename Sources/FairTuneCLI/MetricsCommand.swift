@@ -2,6 +2,7 @@ import Arguments
 import Distributed
 import FileOutput
 import Foundation
+import JSON
 import Metrics
 import Training
 

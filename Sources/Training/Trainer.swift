@@ -1,6 +1,7 @@
 import Dataset
 import Distributed
 import Foundation
+import JSON
 import Metrics
 import Optimization
 import Tensor

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Metrics
 import ViT
 
@@ -178,21 +179,5 @@ extension Objective {
         case .loss, .calibrationError, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference:
             return false
         }
-    }
-}
-
-extension JSONValue {
-    /// The value on one line (for JSON Lines files): the indented rendering without its line breaks.
-    /// Strings escape their own newlines, so every raw newline is layout.
-    public func compactRendered() -> String {
-        var out = ""
-        var skipping = false
-        for ch in rendered() {
-            if ch == "\n" { skipping = true; continue }
-            if skipping && ch == " " { continue }
-            skipping = false
-            out.append(ch)
-        }
-        return out
     }
 }
