@@ -32,6 +32,9 @@ let package = Package(
 
         .target(name: "Metrics", dependencies: ["JSON"]),
 
+        // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
+        .target(name: "Search", dependencies: ["JSON", "Randomness"]),
+
         // MARK: - Data
         .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
 
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
     ]
 )
