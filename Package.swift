@@ -28,7 +28,10 @@ let package = Package(
         .target(name: "Optimization"),
 
         // MARK: - Training
-        .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "Tensor"]),
+        .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "DistributedEvaluation",
+                                                 "Optimization", "SafeTensors", "FileOutput"]),
+        // Metrics over predictions spread across MPI ranks (Metrics itself stays free of MPI).
+        .target(name: "DistributedEvaluation", dependencies: ["Distributed", "Metrics"]),
 
         .target(name: "Metrics", dependencies: ["JSON"]),
 
@@ -40,7 +43,7 @@ let package = Package(
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
-                          dependencies: ["Arguments", "JSON", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
+                          dependencies: ["Arguments", "JSON", "DistributedEvaluation", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
                                          "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
                           path: "Sources/FairTuneCLI"),
 
@@ -51,7 +54,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),

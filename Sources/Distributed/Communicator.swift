@@ -49,6 +49,74 @@ public enum LaunchKind: Equatable, Sendable {
     }
 }
 
+/// The ranks of a job and their collectives: every rank calls each collective in the same order.
+/// `MPICommunicator` is the job's MPI world; `InProcessGroup` gives threads of one process the same
+/// calls, so multi-rank behaviour is tested inside `swift test` too.
+public protocol Communicator: AnyObject, Sendable {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Sums `buffer` element-wise over all ranks, in place; every rank gets the sum.
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws(MPIError)
+    /// Sums `buffer` element-wise over all ranks, in place (f64).
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws(MPIError)
+    /// The maximum of `value` over all ranks.
+    func allReduceMax(_ value: Double) throws(MPIError) -> Double
+    /// Copies `root`'s bytes into every rank's `buffer` (same size on every rank).
+    func broadcastBytes(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(MPIError)
+    /// Gathers every rank's bytes (each of any length) at `root`: on `root` one array per rank in
+    /// rank order, elsewhere nil.
+    func gatherBytes(_ bytes: UnsafeRawBufferPointer, root: Int) throws(MPIError) -> [[UInt8]]?
+    /// Waits until every rank arrives.
+    func barrier() throws(MPIError)
+}
+
+extension Communicator {
+    public var isRoot: Bool { rank == 0 }
+
+    /// Sums `values` element-wise over all ranks, in place.
+    public func allReduceSum(_ values: inout [Float]) throws(MPIError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
+    }
+
+    /// Sums `values` element-wise over all ranks, in place (f64).
+    public func allReduceSum(_ values: inout [Double]) throws(MPIError) {
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
+    }
+
+    /// Copies `root`'s `values` to every rank; the other ranks' arrays are replaced (their
+    /// length may differ from the root's).
+    public func broadcast<T: BitwiseCopyable>(_ values: inout [T], root: Int = 0) throws(MPIError) {
+        var count = [Int64(values.count)]
+        try count.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
+            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
+        }
+        if rank != root {
+            values = [T](unsafeUninitializedCapacity: Int(count[0])) { _, initialized in initialized = Int(count[0]) }
+        }
+        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
+            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
+        }
+    }
+
+    /// Gathers every rank's `values` (each of any length) at `root`.
+    /// - Returns: on `root`, one array per rank in rank order; elsewhere nil.
+    public func gather<T: BitwiseCopyable>(_ values: [T], root: Int = 0) throws(MPIError) -> [[T]]? {
+        var parts: [[UInt8]]?
+        var failure: MPIError?
+        values.withUnsafeBytes { bytes in
+            do throws(MPIError) { parts = try gatherBytes(bytes, root: root) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return parts?.map { part in
+            let n = part.count / MemoryLayout<T>.stride
+            return [T](unsafeUninitializedCapacity: n) { out, initialized in
+                part.withUnsafeBytes { UnsafeMutableRawBufferPointer(out).copyMemory(from: $0) }
+                initialized = n
+            }
+        }
+    }
+}
+
 /// The world of this job: every MPI process when started by an MPI launcher, or this process
 /// alone otherwise.
 ///
@@ -56,12 +124,11 @@ public enum LaunchKind: Equatable, Sendable {
 /// that inherits every open descriptor (pipes to a parent, open files) and costs a third of a
 /// second. MPI can be initialised once per process and never again after finalising, so there is
 /// one shared instance. Calls must come from one thread at a time.
-public final class Communicator: @unchecked Sendable {
+public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     /// Whether MPI was initialised (false for a plain single process).
     public let usesMPI: Bool
-    public var isRoot: Bool { rank == 0 }
     private var finalized = false
 
     private init(rank: Int, size: Int, usesMPI: Bool) {
@@ -70,20 +137,20 @@ public final class Communicator: @unchecked Sendable {
         self.usesMPI = usesMPI
     }
 
-    nonisolated(unsafe) private static var shared: Communicator?
+    nonisolated(unsafe) private static var shared: MPICommunicator?
     private static let lock = NSLock()
 
     /// The world communicator, initialising MPI on first use when an MPI launcher started us.
     /// - Throws: `MPIError.initializationFailed`, or `worldSizeMismatch` when the launcher's task
     ///   count and MPI's world size disagree (or Slurm started several tasks without MPI wiring).
-    public static func world() throws(MPIError) -> Communicator {
+    public static func world() throws(MPIError) -> MPICommunicator {
         lock.lock()
         defer { lock.unlock() }
         if let shared { return shared }
         let environment = currentEnvironment()
         switch LaunchKind(environment: environment) {
         case .single:
-            let world = Communicator(rank: 0, size: 1, usesMPI: false)
+            let world = MPICommunicator(rank: 0, size: 1, usesMPI: false)
             shared = world
             return world
         case let .unwiredSlurmStep(tasks):
@@ -98,7 +165,7 @@ public final class Communicator: @unchecked Sendable {
         var r: Int32 = 0, s: Int32 = 0
         MPI_Comm_rank(shim_MPI_COMM_WORLD(), &r)
         MPI_Comm_size(shim_MPI_COMM_WORLD(), &s)
-        let world = Communicator(rank: Int(r), size: Int(s), usesMPI: true)
+        let world = MPICommunicator(rank: Int(r), size: Int(s), usesMPI: true)
         shared = world
         if let (launcher, expected) = launcherTaskCount(environment: environment), expected != world.size {
             throw .worldSizeMismatch(launcher: launcher, expected: expected, found: world.size)
@@ -137,16 +204,6 @@ public final class Communicator: @unchecked Sendable {
         try allReduce(buffer, type: shim_MPI_DOUBLE(), op: shim_MPI_SUM())
     }
 
-    /// Sums `values` element-wise over all ranks, in place.
-    public func allReduceSum(_ values: inout [Float]) throws(MPIError) {
-        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
-    }
-
-    /// Sums `values` element-wise over all ranks, in place (f64).
-    public func allReduceSum(_ values: inout [Double]) throws(MPIError) {
-        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in try allReduceSum(b) }
-    }
-
     /// The maximum of `value` over all ranks.
     public func allReduceMax(_ value: Double) throws(MPIError) -> Double {
         var v = [value]
@@ -165,23 +222,8 @@ public final class Communicator: @unchecked Sendable {
                                 shim_MPI_COMM_WORLD()), "MPI_Allreduce")
     }
 
-    /// Copies `root`'s `values` to every rank; the other ranks' arrays are replaced (their
-    /// length may differ from the root's).
-    public func broadcast<T: BitwiseCopyable>(_ values: inout [T], root: Int = 0) throws(MPIError) {
-        var count = [Int64(values.count)]
-        try count.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
-            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
-        }
-        if rank != root {
-            values = [T](unsafeUninitializedCapacity: Int(count[0])) { _, initialized in initialized = Int(count[0]) }
-        }
-        try values.withUnsafeMutableBufferPointer { (b) throws(MPIError) in
-            try broadcastBytes(UnsafeMutableRawBufferPointer(b), root: root)
-        }
-    }
-
     /// Copies `root`'s bytes into every rank's `buffer` (same size on every rank).
-    public func broadcastBytes(_ buffer: UnsafeMutableRawBufferPointer, root: Int = 0) throws(MPIError) {
+    public func broadcastBytes(_ buffer: UnsafeMutableRawBufferPointer, root: Int) throws(MPIError) {
         guard usesMPI, buffer.count > 0 else { return }
         guard buffer.count <= Int(Int32.max) else {
             throw .bufferTooLarge(function: "MPI_Bcast", bytes: buffer.count)
@@ -190,46 +232,33 @@ public final class Communicator: @unchecked Sendable {
                             shim_MPI_COMM_WORLD()), "MPI_Bcast")
     }
 
-    /// Gathers every rank's `values` (each of any length) at `root`.
+    /// Gathers every rank's bytes (each of any length) at `root`.
     /// - Returns: on `root`, one array per rank in rank order; elsewhere nil.
-    public func gather<T: BitwiseCopyable>(_ values: [T], root: Int = 0) throws(MPIError) -> [[T]]? {
-        guard usesMPI else { return [values] }
-        let stride = MemoryLayout<T>.stride
-        var myCount = [Int64(values.count)]
+    public func gatherBytes(_ bytes: UnsafeRawBufferPointer, root: Int) throws(MPIError) -> [[UInt8]]? {
+        guard usesMPI else { return [Array(bytes)] }
+        var myCount = [Int64(bytes.count)]
         var counts = [Int64](repeating: 0, count: rank == root ? size : 1)
         try check(MPI_Gather(&myCount, 1, shim_MPI_INT64_T(), &counts, 1, shim_MPI_INT64_T(), Int32(root),
                              shim_MPI_COMM_WORLD()), "MPI_Gather")
-        let totalBytes = rank == root ? Int(counts.reduce(0, +)) * stride : 0
-        guard totalBytes <= Int(Int32.max), values.count * stride <= Int(Int32.max) else {
-            throw .bufferTooLarge(function: "MPI_Gatherv", bytes: Swift.max(totalBytes, values.count * stride))
+        let totalBytes = rank == root ? Int(counts.reduce(0, +)) : 0
+        guard totalBytes <= Int(Int32.max), bytes.count <= Int(Int32.max) else {
+            throw .bufferTooLarge(function: "MPI_Gatherv", bytes: Swift.max(totalBytes, bytes.count))
         }
         var byteCounts = [Int32](repeating: 0, count: rank == root ? size : 1)
         var displacements = byteCounts
         if rank == root {
             var offset = 0
             for i in 0..<size {
-                byteCounts[i] = Int32(Int(counts[i]) * stride)
+                byteCounts[i] = Int32(counts[i])
                 displacements[i] = Int32(offset)
                 offset += Int(byteCounts[i])
             }
         }
         var received = [UInt8](repeating: 0, count: Swift.max(totalBytes, 1))
-        let status = values.withUnsafeBytes { send in
-            MPI_Gatherv(send.baseAddress, Int32(send.count), shim_MPI_BYTE(),
-                        &received, byteCounts, displacements, shim_MPI_BYTE(), Int32(root), shim_MPI_COMM_WORLD())
-        }
-        try check(status, "MPI_Gatherv")
+        try check(MPI_Gatherv(bytes.baseAddress, Int32(bytes.count), shim_MPI_BYTE(), &received, byteCounts, displacements,
+                              shim_MPI_BYTE(), Int32(root), shim_MPI_COMM_WORLD()), "MPI_Gatherv")
         guard rank == root else { return nil }
-        return (0..<size).map { i in
-            let n = Int(counts[i])
-            return [T](unsafeUninitializedCapacity: n) { out, initialized in
-                received.withUnsafeBytes { raw in
-                    UnsafeMutableRawBufferPointer(out).copyMemory(
-                        from: UnsafeRawBufferPointer(rebasing: raw[Int(displacements[i])..<(Int(displacements[i]) + n * stride)]))
-                }
-                initialized = n
-            }
-        }
+        return (0..<size).map { i in Array(received[Int(displacements[i])..<(Int(displacements[i]) + Int(byteCounts[i]))]) }
     }
 
     /// Waits until every rank arrives.
@@ -246,8 +275,8 @@ public final class Communicator: @unchecked Sendable {
 
     /// Shuts MPI down; call once, at the end of the program.
     public func finalize() {
-        Communicator.lock.lock()
-        defer { Communicator.lock.unlock() }
+        MPICommunicator.lock.lock()
+        defer { MPICommunicator.lock.unlock() }
         if usesMPI && !finalized { MPI_Finalize(); finalized = true }
     }
 

@@ -7,12 +7,13 @@ import Tensor
 import Training
 import ViT
 
-/// `fairtune bench train --ranks N`: the data-parallel step of `fairtune train` (forward and
-/// backward on each rank's part of the global batch, one fused allreduce of the trainable
-/// gradients, AdamW) on random images, reporting the step time and the share spent in the
-/// allreduce (packing, the reduce and unpacking; waiting for the slowest rank is excluded). Started as a plain process, it re-launches itself under `mpirun -n N`.
+/// `fairtune bench train --ranks N`: the data-parallel step of `fairtune train` itself
+/// (`DataParallelStep`: forward and backward on each rank's part of the global batch, one fused
+/// allreduce of the trainable gradients, AdamW) on random images, reporting the step time and the
+/// share spent in the allreduce (packing, the reduce and unpacking; waiting for the slowest rank is
+/// excluded). Started as a plain process, it re-launches itself under `mpirun -n N`.
 func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
-    let world = try Communicator.world()
+    let world = try MPICommunicator.world()
     if world.size != ranks {
         guard !world.usesMPI else {
             throw ViTCommandError(description: "--ranks \(ranks) but this MPI world has \(world.size) ranks; "
@@ -44,48 +45,39 @@ func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
     }
     model.setTrainable(trainable)
     let groups = trainable.parameterGroups(layout: layout, weightDecay: 1e-4)
-    let optimizer = try AdamW()
-    let fused = FusedGradientBuffer(ranges: trainable.ranges, scalarCount: 2)
+    let step = DataParallelStep(model: model, world: world, optimizer: try AdamW(), groups: groups, classWeights: nil,
+                                labelSmoothing: 0, clipGradNorm: nil, localBatch: global / ranks + 1)
+    step.waitsBeforeReduce = true
 
     // This rank's part of the global batch, as the training plan cuts it.
     let local = global / ranks + (world.rank < global % ranks ? 1 : 0)
     var generator = SeededRandom(seed: UInt64(2 + world.rank))
     let images = (0..<(local * config.channels * config.imageSize * config.imageSize)).map { _ in generator.normal() }
-    let labels = (0..<local).map { Int32($0 % config.classes) }
+    let labels = (0..<local).map { $0 % config.classes }
     var stepSeconds: [Double] = [], reduceSeconds: [Double] = []
     try images.withUnsafeBufferPointer { x in
         try labels.withUnsafeBufferPointer { y in
-            for step in 0...steps {
+            for index in 0...steps {
                 try world.barrier()
                 let start = DispatchTime.now().uptimeNanoseconds
-                model.zeroGradients()
-                _ = try model.lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: local)
-                // Wait for the slowest rank first, so the allreduce time is communication only.
-                try world.barrier()
-                let reduceStart = DispatchTime.now().uptimeNanoseconds
-                fused.pack(from: model.gradients.base, scalars: [Float(local), 0])
-                try world.allReduceSum(fused.storage)
-                fused.unpack(into: model.gradients.base, scale: 1 / Float(ranks))
-                let reduceEnd = DispatchTime.now().uptimeNanoseconds
-                optimizer.step(parameters: model.parameters.buffer, gradients: UnsafeBufferPointer(model.gradients.buffer),
-                               groups: groups, learningRate: 1e-4)
+                let result = try step.run(images: x.baseAddress, labels: y, rows: local, learningRate: 1e-4, stopRequested: { false })
                 let end = DispatchTime.now().uptimeNanoseconds
-                if step > 0 {
+                if index > 0 {
                     stepSeconds.append(Double(end - start) / 1e9)
-                    reduceSeconds.append(Double(reduceEnd - reduceStart) / 1e9)
+                    reduceSeconds.append(result.allreduceSeconds)
                 }
             }
         }
     }
     // The slowest rank sets the pace.
-    let step = try world.allReduceMax(stepSeconds.reduce(0, +) / Double(steps))
+    let stepTime = try world.allReduceMax(stepSeconds.reduce(0, +) / Double(steps))
     let reduce = try world.allReduceMax(reduceSeconds.reduce(0, +) / Double(steps))
     if world.isRoot {
         print("model \(args.string("model")!) (\(config)), \(ranks) rank(s) × \(threads) thread(s), global batch \(global), \(steps) timed steps")
         print(String(format: "trainable %d of %d parameters (%.2f%%): %.2f MB per allreduce", trainable.trainableCount,
-                     trainable.totalCount, trainable.trainablePercent, Double(fused.storage.count * 4) / 1e6))
-        print(String(format: "step %.4f s (%.1f img/s), allreduce %.5f s = %.2f%% of the step", step, Double(global) / step,
-                     reduce, 100 * reduce / step))
+                     trainable.totalCount, trainable.trainablePercent, Double(trainable.trainableCount * 4) / 1e6))
+        print(String(format: "step %.4f s (%.1f img/s), allreduce %.5f s = %.2f%% of the step", stepTime, Double(global) / stepTime,
+                     reduce, 100 * reduce / stepTime))
     }
     return ExitStatus.success
 }

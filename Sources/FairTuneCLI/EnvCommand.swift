@@ -15,7 +15,7 @@ let envCommand = Command(CommandSpec(
     var rows: [(String, String)] = [
         ("fairtune", fairtuneVersion),
         ("HDF5", hdf5Version),
-        ("MPI library", Communicator.libraryVersion),
+        ("MPI library", MPICommunicator.libraryVersion),
         ("BLAS", BLASRuntime.config),
         ("BLAS core", BLASRuntime.coreName + (BLASRuntime.isAVX512Core(BLASRuntime.coreName) ? " (AVX-512)" : "")),
         ("BLAS threads", String(BLASRuntime.threads)),
@@ -27,7 +27,7 @@ let envCommand = Command(CommandSpec(
         ("logical CPUs", String(cpu.logicalProcessors)),
     ]
     if !args.flag("no-mpi") {
-        let world = try Communicator.world()
+        let world = try MPICommunicator.world()
         rows.append(("MPI rank/size", "\(world.rank)/\(world.size)" + (world.usesMPI ? "" : " (no MPI launcher)")))
         defer { world.finalize() }
         if world.isRoot { printTable(rows) }

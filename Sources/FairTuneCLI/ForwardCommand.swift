@@ -63,7 +63,7 @@ let forwardCommand = Command(CommandSpec(
                 try (classWeights ?? []).withUnsafeBufferPointer { w in
                     try model.lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: batch,
                                                classWeights: classWeights == nil ? nil : w.baseAddress,
-                                               labelSmoothing: smoothing)
+                                               labelSmoothing: smoothing).mean
                 }
             }
         }

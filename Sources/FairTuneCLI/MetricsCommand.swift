@@ -1,5 +1,6 @@
 import Arguments
 import Distributed
+import DistributedEvaluation
 import FileOutput
 import Foundation
 import JSON
@@ -51,7 +52,7 @@ let metricsCommand = Command(CommandSpec(
         // Every rank read the whole file: check it whole first, so a bad row fails every rank
         // alike with its line number instead of leaving ranks waiting in the gather.
         _ = try table.predictions(kind: kind)
-        let world = try Communicator.world()
+        let world = try MPICommunicator.world()
         defer { world.finalize() }
         let n = table.labels.count
         let share = table.rows((n * world.rank / world.size)..<(n * (world.rank + 1) / world.size))

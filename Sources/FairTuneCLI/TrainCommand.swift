@@ -59,39 +59,28 @@ let trainCommand = Command(CommandSpec(
         .value("log-interval", "SECONDS", "seconds between progress lines when the output is not a terminal", default: "30"),
     ]
 )) { args in
-    let world = try Communicator.world()
+    let world = try MPICommunicator.world()
     defer { world.finalize() }
     let prefix = world.size > 1 && !world.isRoot ? "[rank \(world.rank)/\(world.size)] " : ""
     StopRequest.install()
-    var trainer: Trainer?
-    var setupError: Error?
+    let trainer: Trainer
     do {
-        let settings = try trainSettings(args, world: world)
-        // fairtune's own workers split every product and the row-wise work alike (OpenBLAS runs
-        // single-threaded): faster than OpenBLAS's threads on ViT shapes (BENCHMARKS.md).
-        ParallelRows.useOwnThreads(settings.threads)
-        trainer = try Trainer(settings: settings, version: fairtuneVersion, world: world,
-                              say: { text in if world.isRoot { print(text); fflush(nil) } },
-                              warn: { text in if world.isRoot { printError(text) } })  // the same on every rank
-    } catch {
-        setupError = error
-    }
-    // Agree before any other collective: a rank that failed alone (a file only it cannot read)
-    // must not leave the others waiting. The same bad input fails every rank: rank 0 says why.
-    let rootFailed = try world.allReduceMax(world.isRoot && setupError != nil ? 1 : 0) > 0
-    let anyFailed = try world.allReduceMax(setupError != nil ? 1 : 0) > 0
-    if let setupError {
-        if world.isRoot { throw setupError }
-        if !rootFailed { printError("\(prefix)error: \(setupError)") }
-        return ExitStatus.failure
-    }
-    guard let trainer, !anyFailed else {
-        if world.isRoot { printError("error: another rank failed to set up (its message is above)") }
+        trainer = try agreeOnSetup(world: world) {
+            let settings = try trainSettings(args, world: world)
+            // fairtune's own workers split every product and the row-wise work alike (OpenBLAS runs
+            // single-threaded): faster than OpenBLAS's threads on ViT shapes (BENCHMARKS.md).
+            ParallelRows.useOwnThreads(settings.threads)
+            return try Trainer(settings: settings, version: fairtuneVersion, world: world,
+                               say: { text in if world.isRoot { print(text); fflush(nil) } },
+                               warn: { text in if world.isRoot { printError(text) } })  // the same on every rank
+        }
+    } catch let error as CollectiveSetupError {
+        if let message = error.message { printError(message) }
         return ExitStatus.failure
     }
     do {
-        switch try trainer.run() {
-        case .completed, .alreadyCompleted: return ExitStatus.success
+        switch try trainer.run().ending {
+        case .completed, .alreadyCompleted, .pruned: return ExitStatus.success
         case .stopped: return ExitStatus.resumable
         case let .diverged(message):
             if world.isRoot { printError("error: \(message)") }

@@ -24,16 +24,17 @@ public final class FusedGradientBuffer {
 
     deinit { storage.deallocate() }
 
-    /// Copies the packed ranges of `gradients` in and sets the scalars.
-    public func pack(from gradients: UnsafePointer<Float>, scalars: [Float]) {
-        precondition(scalars.count == scalarCount, "expected \(scalarCount) scalars")
+    /// Copies the packed ranges of `gradients` in (set the scalars with `setScalar`).
+    public func pack(from gradients: UnsafePointer<Float>) {
         var at = 0
         for r in ranges {
             (storage.baseAddress! + at).update(from: gradients + r.lowerBound, count: r.count)
             at += r.count
         }
-        for (i, s) in scalars.enumerated() { storage[gradientCount + i] = s }
     }
+
+    /// Sets the scalar `i` (before a reduce: this rank's contribution).
+    public func setScalar(_ i: Int, _ value: Float) { storage[gradientCount + i] = value }
 
     /// The scalar `i` (after a reduce: its sum over ranks).
     public func scalar(_ i: Int) -> Float { storage[gradientCount + i] }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import ViT
 
 /// `fairtune export`: the whole fine-tuned model of a run directory as one timm state dict.
@@ -14,18 +15,18 @@ public enum RunExport {
         guard let config = try RunFiles.readObject(files.config) else {
             throw TrainingError.runFile(path: files.config, message: "missing: \(runDirectory) is not a fairtune train run directory")
         }
-        guard let settings = config["settings"] as? [String: Any], let model = config["model"] as? [String: Any],
-              let weights = settings["weights"] as? String, let tuning = settings["tuning"] as? String,
-              let classes = model["classes"] as? Int, let seed = settings["seed"] as? Int else {
+        guard let settings = config["settings"], let model = config["model"],
+              let weights = settings["weights"]?.stringValue, let tuning = settings["tuning"]?.stringValue,
+              let classes = model["classes"]?.intValue, let seed = settings["seed"]?.intValue else {
             throw TrainingError.runFile(path: files.config, message: "lacks settings.weights, settings.tuning, settings.seed or model.classes")
         }
         let method = try PEFTMethod(name: tuning)
-        let loraRank = settings["lora_rank"] as? Int ?? 0
-        let loraAlpha = (settings["lora_alpha"] as? Double).map { Float($0) } ?? (settings["lora_alpha"] as? Int).map { Float($0) }
+        let loraRank = settings["lora_rank"]?.intValue ?? 0
+        let loraAlpha = settings["lora_alpha"]?.doubleValue.map { Float($0) }
         let (vit, _) = try Checkpoint.load(path: weights, options: .init(
-            heads: settings["num_heads"] as? Int, imageSize: settings["image_size"] as? Int, classes: classes,
+            heads: settings["num_heads"]?.intValue, imageSize: settings["image_size"]?.intValue, classes: classes,
             loraRank: loraRank, loraAlpha: loraAlpha, seed: UInt64(seed)))
-        let mask = try (settings["mask"] as? String).map { text throws(ViTError) in
+        let mask = try settings["mask"]?.stringValue.map { text throws(ViTError) in
             try parseMask(text, method: method, depth: vit.config.depth)
         }
         let trainable = try TrainableSet(layout: vit.layout, method: method, mask: mask)

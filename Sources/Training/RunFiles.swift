@@ -1,6 +1,7 @@
 import Dataset
 import FileOutput
 import Foundation
+import JSON
 import Metrics
 
 /// The files of a run directory, all written atomically by rank 0:
@@ -39,10 +40,16 @@ public struct RunFiles: Sendable {
     }
 
     /// The top-level JSON object of `path`, or nil when the file does not exist.
-    public static func readObject(_ path: String) throws(TrainingError) -> [String: Any]? {
+    public static func readObject(_ path: String) throws(TrainingError) -> JSONValue? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .runFile(path: path, message: "cannot be read; remove it or choose another --out")
+        }
+        let object: JSONValue
+        do { object = try JSONValue.parse(bytes: [UInt8](data)) } catch {
+            throw .runFile(path: path, message: "not valid JSON (\(error)); remove it or choose another --out")
+        }
+        guard object.objectValue != nil else {
             throw .runFile(path: path, message: "not a JSON object; remove it or choose another --out")
         }
         return object
@@ -53,9 +60,7 @@ public struct RunFiles: Sendable {
     public func metricsLines(upToEpoch epochs: Int) -> [String] {
         guard let text = try? String(contentsOfFile: metrics, encoding: .utf8) else { return [] }
         return text.split(separator: "\n").map(String.init).filter { line in
-            guard let data = line.data(using: .utf8),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let epoch = object["epoch"] as? Int else { return false }
+            guard let epoch = (try? JSONValue.parse(line))?["epoch"]?.intValue else { return false }
             return epoch <= epochs
         }
     }

@@ -295,26 +295,62 @@ public final class VisionTransformer {
     // MARK: - Loss
 
     /// Forward with kept activations, cross-entropy (see `CrossEntropy`) and backward; gradients
-    /// accumulate into `gradients` (call `zeroGradients()` first). Returns the mean loss.
+    /// accumulate into `gradients` (call `zeroGradients()` first).
+    ///
+    /// With `.mean` the gradients are those of the weighted-mean loss, as torch's `CrossEntropyLoss`.
+    /// With `.sum` they are those of the weighted *sum* Σᵢ w[yᵢ]·ℓᵢ (the mean's gradient times Σw), so
+    /// that data-parallel ranks can add their sums and divide once by the global Σw.
     ///
     /// - Parameters:
     ///   - images: (B, Cin, H, W).
     ///   - labels: (B), each in 0..<K.
     ///   - classWeights: (K) or nil.
     /// - Throws: `ViTError.invalidInput` for a label outside 0..<K.
+    @discardableResult
     public func lossAndGradients(images: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch b: Int,
-                                 classWeights: UnsafePointer<Float>? = nil, labelSmoothing: Float = 0) throws(ViTError) -> Float {
+                                 classWeights: UnsafePointer<Float>? = nil, labelSmoothing: Float = 0,
+                                 reduction: LossReduction = .mean) throws(ViTError) -> BatchLoss {
         for i in 0..<b where labels[i] < 0 || Int(labels[i]) >= config.classes {
             throw .invalidInput("label \(labels[i]) of sample \(i) is outside 0..<\(config.classes)")
         }
         let logits = forward(images: images, batch: b, keepActivations: true)
-        guard let a = activations else { return .nan }
+        guard let a = activations else { return BatchLoss(mean: .nan, weightSum: 0) }
         let k = config.classes
-        let loss = CrossEntropy.loss(logits: logits.baseAddress!, labels: labels, classWeights: classWeights,
+        var weightSum = 0.0
+        for i in 0..<b { weightSum += Double(classWeights?[Int(labels[i])] ?? 1) }
+        let mean = CrossEntropy.loss(logits: logits.baseAddress!, labels: labels, classWeights: classWeights,
                                      labelSmoothing: labelSmoothing, rows: b, classes: k)
         CrossEntropy.backward(logitsGradient: a.logitsGradient, logits: logits.baseAddress!, labels: labels,
                               classWeights: classWeights, labelSmoothing: labelSmoothing, rows: b, classes: k)
+        if reduction == .sum {
+            // A batch whose rows all weigh 0 contributes nothing (its mean's gradient is 0/0).
+            let scale = Float(weightSum)
+            for i in 0..<(b * k) { a.logitsGradient[i] = weightSum == 0 ? 0 : a.logitsGradient[i] * scale }
+        }
         backward(logitsGradient: a.logitsGradient)
-        return loss
+        return BatchLoss(mean: mean, weightSum: weightSum)
+    }
+}
+
+/// How `lossAndGradients` reduces the per-sample losses.
+public enum LossReduction: Sendable {
+    /// Weighted mean: Σ w[yᵢ]·ℓᵢ / Σ w[yᵢ] (torch's default).
+    case mean
+    /// Weighted sum: Σ w[yᵢ]·ℓᵢ.
+    case sum
+}
+
+/// A batch's cross-entropy.
+public struct BatchLoss: Sendable {
+    /// The weighted-mean loss.
+    public var mean: Float
+    /// Σ w[yᵢ] over the batch (the row count when unweighted).
+    public var weightSum: Double
+    /// The weighted sum, Σ w[yᵢ]·ℓᵢ, from the mean (0 for a batch of zero weight).
+    public var sum: Double { weightSum == 0 ? 0 : Double(mean) * weightSum }
+
+    public init(mean: Float, weightSum: Double) {
+        self.mean = mean
+        self.weightSum = weightSum
     }
 }

@@ -5,8 +5,8 @@
 import Distributed
 import Foundation
 
-let world: Communicator
-do { world = try Communicator.world() } catch {
+let world: MPICommunicator
+do { world = try MPICommunicator.world() } catch {
     print("error: \(error)")
     exit(1)
 }

@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import JSON
 import SafeTensors
 import Testing
 import TestSupport
@@ -28,7 +29,7 @@ import Training
         final class Counter: @unchecked Sendable { var steps = 0 }
         let counter = Counter()
         // Never StopRequest here: StopRequestTests raise real signals meanwhile.
-        return try Trainer(settings: settings, version: "test", world: try Communicator.world(), say: { _ in }, warn: { _ in },
+        return try Trainer(settings: settings, version: "test", world: try MPICommunicator.world(), say: { _ in }, warn: { _ in },
                            stopRequested: {
                                counter.steps += 1
                                return counter.steps == stopAtStep
@@ -41,7 +42,7 @@ import Training
         let first = try trainer(settings(out: out))
         #expect(first.stepsPerEpoch == 2)
         #expect(first.classWeights.map { $0.reduce(0, +) / 2 }.map { abs($0 - 1) < 1e-12 } == true)
-        #expect(try first.run() == .completed)
+        #expect(try first.run().ending == .completed)
         let files = RunFiles(directory: out)
         for path in [files.config, files.metrics, files.result, files.checkpoint, files.bestCheckpoint,
                      files.predictions("val"), files.predictions("test")] {
@@ -50,14 +51,14 @@ import Training
         #expect(files.metricsLines(upToEpoch: 2).count == 2)
         #expect(files.metricsLines(upToEpoch: 1).count == 1)
         let result = try #require(try RunFiles.readObject(files.result))
-        #expect(result["status"] as? String == "completed")
+        #expect(result["status"]?.stringValue == "completed")
         // Six val samples, one row each plus the header.
         let csv = try String(contentsOfFile: files.predictions("val"), encoding: .utf8)
         #expect(csv.split(separator: "\n").first == "sample_id,patient_id,label,score,sex,age_binary")
         #expect(csv.split(separator: "\n").count == 7)
 
         // Finished: a rerun trains nothing; a rerun with other settings is refused (another --out was meant).
-        #expect(try trainer(settings(out: out)).run() == .alreadyCompleted)
+        #expect(try trainer(settings(out: out)).run().ending == .alreadyCompleted)
         #expect(throws: TrainingError.self) { try trainer(settings(out: out, learningRate: 0.03)).run() }
 
         // Unfinished (no result.json) with another learning rate: refused, naming the setting.
@@ -66,7 +67,7 @@ import Training
         #expect(error == .resumeMismatch(path: files.config, setting: "lr", recorded: "0.01", given: "0.02"))
 
         // The same settings resume (from the end of epoch 2) and complete again.
-        #expect(try trainer(settings(out: out, resume: true)).run() == .completed)
+        #expect(try trainer(settings(out: out, resume: true)).run().ending == .completed)
     }
 
     /// With each optimizer's state (RMSprop's square_avg and momentum_buffer included) through the checkpoint.
@@ -75,18 +76,18 @@ import Training
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let whole = base + "/whole", cut = base + "/cut"
-        #expect(try trainer(settings(out: whole, optimizer: optimizer)).run() == .completed)
-        #expect(try trainer(settings(out: cut, optimizer: optimizer), stopAtStep: 3).run()
+        #expect(try trainer(settings(out: whole, optimizer: optimizer)).run().ending == .completed)
+        #expect(try trainer(settings(out: cut, optimizer: optimizer), stopAtStep: 3).run().ending
             == .stopped(signal: "a stop request on another rank"))
         let stopped = try #require(try RunFiles.readObject(RunFiles(directory: cut).result))
-        #expect(stopped["status"] as? String == "stopped")
+        #expect(stopped["status"]?.stringValue == "stopped")
         if optimizer == .rmsprop {
             let checkpoint = try SafeTensorsFile(path: cut + "/checkpoint.safetensors")
             #expect(checkpoint.metadata["optimizer"] == "RMSprop")
             let buffers = Set(checkpoint.tensors.map(\.name).filter { $0.hasPrefix("optimizer.") }.map { $0.split(separator: ".").last! })
             #expect(buffers == ["square_avg", "momentum_buffer"])
         }
-        #expect(try trainer(settings(out: cut, optimizer: optimizer)).run() == .completed)
+        #expect(try trainer(settings(out: cut, optimizer: optimizer)).run().ending == .completed)
         // Tensors (weights and optimizer state) bit for bit; the metadata differs only in timings.
         for name in ["checkpoint.safetensors", "checkpoint-best.safetensors"] {
             let a = try SafeTensorsFile(path: whole + "/" + name), b = try SafeTensorsFile(path: cut + "/" + name)

@@ -60,11 +60,11 @@ extension VisionTransformer {
                 if let classWeights {
                     return try classWeights.withUnsafeBufferPointer { w in
                         try lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: batch.batch,
-                                             classWeights: w.baseAddress!, labelSmoothing: labelSmoothing)
+                                             classWeights: w.baseAddress!, labelSmoothing: labelSmoothing).mean
                     }
                 }
                 return try lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: batch.batch,
-                                            labelSmoothing: labelSmoothing)
+                                            labelSmoothing: labelSmoothing).mean
             }
         }
     }
