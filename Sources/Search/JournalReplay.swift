@@ -30,6 +30,9 @@ public struct JournalReplay: Sendable {
     /// Every trial ever created, indexed by trial id (trials of deleted studies stay, as in Optuna).
     public private(set) var trials: [Trial] = []
     private var studyOfTrial: [Int] = []
+    /// Per study id, the distribution each parameter name was first recorded with (what Optuna's compatibility
+    /// check compares against; kept here so a SET_TRIAL_PARAM costs no scan of earlier trials).
+    private var firstDistributions: [Int: [String: Distribution]] = [:]
     private var nextStudyID = 0
 
     public init() {}
@@ -104,6 +107,9 @@ public struct JournalReplay: Sendable {
             }
             trial.intermediateValues[s] = x
         }
+        for (name, distribution) in trial.distributions where firstDistributions[studyID]?[name] == nil {
+            firstDistributions[studyID, default: [:]][name] = distribution
+        }
         trials.append(trial)
         studyOfTrial.append(studyID)
         studies[index].trialIDs.append(trial.id)
@@ -121,11 +127,13 @@ public struct JournalReplay: Sendable {
         let name = try record.requiredString("param_name")
         guard let value = record["param_value_internal"]?.doubleValue else { throw RecordProblem("SET_TRIAL_PARAM needs a number \"param_value_internal\"") }
         let distribution = try parseDistribution(try record.requiredString("distribution"))
-        // The first earlier trial of the study with this parameter fixes its kind.
+        // The parameter's first distribution in the study fixes its kind.
         let study = studyOfTrial[id]
-        let earlierIDs = studies.first { $0.id == study }?.trialIDs ?? []
-        if let earlier = earlierIDs.first(where: { trials[$0].distributions[name] != nil }).flatMap({ trials[$0].distributions[name] }),
-           !earlier.isCompatible(with: distribution) { return }
+        if let first = firstDistributions[study]?[name] {
+            guard first.isCompatible(with: distribution) else { return }
+        } else {
+            firstDistributions[study, default: [:]][name] = distribution
+        }
         if let i = trials[id].params.firstIndex(where: { $0.name == name }) {
             trials[id].params[i].value = value
         } else {

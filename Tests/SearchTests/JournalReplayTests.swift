@@ -19,7 +19,7 @@ import TestSupport
         try JSONValue.parse(String(contentsOfFile: fixture(name), encoding: .utf8))
     }
 
-    @Test(arguments: ["single", "two-objectives", "two-studies"])
+    @Test(arguments: ["single", "two-objectives", "two-studies", "edge-cases"])
     func replayMatchesOptuna(_ name: String) throws {
         let journal = try Self.replayed("\(name).log")
         let expected = try #require(try Self.expected("\(name).expected.json")["studies"]?.arrayValue)
@@ -100,6 +100,15 @@ import TestSupport
         } throws: { error in
             guard case let .invalidRecord(_, line, reason) = error as? StudyError else { return false }
             return line == 4 && reason.contains("op_code 42")
+        }
+    }
+
+    @Test func anAttributeRecordWithTwoKeysIsAnError() {
+        #expect {
+            try Self.replayed("two-key-attr.log")
+        } throws: { error in
+            guard case let .invalidRecord(_, line, reason) = error as? StudyError else { return false }
+            return line == 4 && reason.contains("exactly one key")
         }
     }
 
