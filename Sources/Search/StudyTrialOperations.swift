@@ -93,26 +93,25 @@ extension Study {
     public var bestTrial: Trial? {
         guard directions.count == 1 else { return nil }
         let sign = directions[0] == .maximize ? -1.0 : 1.0
-        var best: Trial? = nil
+        var best: (trial: Trial, score: Double)? = nil
         for trial in trials where trial.state == .complete {
             guard let value = trial.values?.first, !value.isNaN else { continue }
-            if best == nil || sign * value < sign * best!.values![0] { best = trial }
+            if best.map({ sign * value < $0.score }) ?? true { best = (trial: trial, score: sign * value) }
         }
-        return best
+        return best?.trial
     }
 
-    /// The COMPLETE trials no other COMPLETE trial dominates (better or equal in every objective, better in one).
+    /// The COMPLETE trials no other COMPLETE trial dominates (no worse in every objective, better in one).
     public var paretoFront: [Trial] {
-        let complete = trials.filter { $0.state == .complete && $0.values?.count == directions.count }
         let signs = directions.map { $0 == .maximize ? -1.0 : 1.0 }
-        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
-            var strictly = false
-            for i in signs.indices {
-                if signs[i] * a[i] > signs[i] * b[i] { return false }
-                if signs[i] * a[i] < signs[i] * b[i] { strictly = true }
-            }
-            return strictly
+        // Scores to minimise, one per objective.
+        let scored: [(trial: Trial, scores: [Double])] = trials.compactMap { trial in
+            guard trial.state == .complete, let values = trial.values, values.count == signs.count else { return nil }
+            return (trial: trial, scores: zip(signs, values).map { $0 * $1 })
         }
-        return complete.filter { t in !complete.contains { dominates($0.values!, t.values!) } }
+        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
+            zip(a, b).allSatisfy { $0 <= $1 } && zip(a, b).contains { $0 < $1 }
+        }
+        return scored.filter { candidate in !scored.contains { dominates($0.scores, candidate.scores) } }.map(\.trial)
     }
 }

@@ -4,7 +4,8 @@
   (`make test` sets it; run alone without it, that test is skipped).
 - With the `fairtune-study-check` worker executable (built with the Swift tests): Optuna appends to a
   fairtune study and fairtune reads it back; Optuna and fairtune workers share one study concurrently;
-  fairtune claims a trial Optuna enqueued; Optuna reads a killed worker's retried trial.
+  fairtune claims a trial Optuna enqueued; Optuna reads a killed worker's retried trial; Optuna's plots
+  run on a study fairtune's workers wrote.
 """
 import json
 import os
@@ -153,3 +154,18 @@ def test_optuna_sees_a_killed_workers_trial_retried(tmp_path):
     assert RetryHeartbeatStaleTrialCallback.retry_history(retried[0]) == [0]
     assert retried[0].params == trials[0].params
     assert sum(t.state == TrialState.COMPLETE for t in trials) == 2
+
+
+@needs_check
+def test_optunas_plots_run_on_a_fairtune_study(tmp_path):
+    pytest.importorskip("plotly")
+    path = tmp_path / "study.log"
+    check("create", path, 12, 30)
+    check("work", path, "task-0")
+    study = load(path)
+    history = optuna.visualization.plot_optimization_history(study)
+    assert len(history.data[0].y) == 12
+    importances = optuna.importance.get_param_importances(study)
+    assert set(importances) == set(SPACE)
+    assert optuna.visualization.plot_param_importances(study).data
+    assert optuna.visualization.plot_intermediate_values(study).data
