@@ -43,8 +43,9 @@ public struct JournalLock: Sendable {
             guard errno == EEXIST else { throw .io(path: lockPath, reason: "cannot create the lock: \(errorText())") }
             if let gracePeriod {
                 var status = stat()
-                // The entry vanished between our try and stat (released): try again at once.
-                guard stat(lockPath, &status) == 0 else { continue }
+                // stat follows the symbolic link to the journal, as Optuna's waiter does; a link whose journal is
+                // gone is judged by its own mtime. An entry gone since our try was released: try again at once.
+                guard stat(lockPath, &status) == 0 || lstat(lockPath, &status) == 0 else { continue }
                 let mtime = status.st_mtim
                 if observedMtime.map({ $0.tv_sec != mtime.tv_sec || $0.tv_nsec != mtime.tv_nsec }) ?? true {
                     observedMtime = mtime

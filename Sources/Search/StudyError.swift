@@ -37,3 +37,16 @@ public enum StudyError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension TrialState: CustomStringConvertible {
+    /// Optuna's name of the state (RUNNING, COMPLETE, PRUNED, FAIL, WAITING).
+    public var description: String {
+        switch self {
+        case .running: return "RUNNING"
+        case .complete: return "COMPLETE"
+        case .pruned: return "PRUNED"
+        case .fail: return "FAIL"
+        case .waiting: return "WAITING"
+        }
+    }
+}

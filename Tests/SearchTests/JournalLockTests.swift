@@ -35,6 +35,16 @@ import TestSupport
         #expect(lock.release())
     }
 
+    /// A dead holder's link to a journal that is gone (replaced) is judged by the link's own mtime, not spun on.
+    @Test func danglingStaleLockIsBroken() throws {
+        let path = try Self.journal()
+        let lock = JournalLock(journalPath: path, gracePeriod: 0.3)
+        try FileManager.default.createSymbolicLink(atPath: lock.lockPath, withDestinationPath: "gone.log")
+        let waited = try lock.acquire()
+        #expect(waited >= 0.3 && waited < 3)
+        #expect(lock.release())
+    }
+
     @Test func studyRecordsItsLockWaits() throws {
         let path = try StudyFixtures.create(wanted: 2)
         let study = try Study(path: path, workerID: "w")

@@ -132,12 +132,12 @@ enum StudyFixtures {
     }
 
     @Test func staleTrialIsFailedAndRetriedWithItsParams() throws {
-        let path = try StudyFixtures.create(wanted: 1, grace: 0.2)
+        let path = try StudyFixtures.create(wanted: 1, grace: 0.5)
         let dead = try Study(path: path, workerID: "task-dead"), alive = try Study(path: path, workerID: "task-alive")
         let lost = try StudyFixtures.trial(try dead.ask(sampler: FixedSampler(values: [1, 0, 2e-4])))
         try dead.setUserAttribute(trialNumber: lost.number, key: "run_directory", value: .string("trials/0"))
         guard case .wait = try alive.ask(sampler: FixedSampler(values: [0, 0, 1e-5])) else { Issue.record("expected wait"); return }
-        usleep(300_000)
+        usleep(700_000)
         let retry = try StudyFixtures.trial(try alive.ask(sampler: FixedSampler(values: [0, 0, 1e-5])))
         #expect(alive.trials[0].state == .fail)
         #expect(retry.number == 1 && retry.state == .running && retry.param("lr") == 2e-4 && retry.param("Mask Idx 0") == 1)
