@@ -50,6 +50,7 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
+        .executableTarget(name: "fairtune-study-check", dependencies: ["Search", "JSON", "Randomness"], path: "Tests/StudyCheck"),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
