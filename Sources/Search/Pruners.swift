@@ -56,8 +56,10 @@ public struct MedianPruner: Pruner {
 /// intermediate values (the value at the first reported step at or past the rung, as Optuna records it when
 /// the pruner is asked after every report). Identical when trials report and ask at every step; a PRUNED
 /// trial that crossed several rungs in one report counts at all of them (Optuna stops recording at the rung
-/// it failed). With `minResource` nil ("auto": max(last step of the longest COMPLETE trial / 100, 1)) the
-/// estimate is recomputed at every call, where Optuna keeps its first estimate for the pruner's lifetime.
+/// it failed). With `minResource` nil ("auto": max(last step of the longest COMPLETE trial / 100, 1)) nothing
+/// is pruned before a trial completes, as in Optuna, but then the estimate is recomputed at every call (Optuna
+/// keeps its first one) and rungs count from every report (Optuna records none before its estimate exists, so
+/// reports made before the first COMPLETE trial do not compete there).
 public struct SuccessiveHalvingPruner: Pruner {
     public var minResource: Int?
     public var reductionFactor: Int
