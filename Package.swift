@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "TestSupport"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
     ]
 )
