@@ -233,15 +233,6 @@ def file_loader(path: Path, source: str) -> Callable[[], Image.Image]:
     return lambda: open_image_file(path, source)
 
 
-def find_file(name: str, folders: Sequence[Path]) -> Path | None:
-    """The first ``folder/name`` that exists, or None."""
-    for d in folders:
-        p = d / name
-        if p.is_file():
-            return p
-    return None
-
-
 def index_files(raw: Path, names: Iterable[str]) -> dict[str, Path]:
     """File name -> path for every wanted name found anywhere under ``raw`` (one directory walk).
 
