@@ -249,16 +249,10 @@ def index_files(raw: Path, names: Iterable[str]) -> dict[str, Path]:
                 continue
             path = Path(folder) / name
             first = found.setdefault(name, path)
-            if first != path and not _same_bytes(first, path):
+            if first != path and not filecmp.cmp(first, path, shallow=False):
                 raise PrepError(f"{name}: found twice under --raw {raw} with different contents: "
                                 f"{relative(first, raw)} and {relative(path, raw)}; keep one of them")
     return found
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    return filecmp.cmp(a, b, shallow=False)
 
 
 def folders_of(paths: Iterable[Path | None], raw: Path) -> list[str]:

@@ -49,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_split_options(p, (0.2, 0.5), (0, 0), published=True)
     p.add_argument("--image-field", default="rnflt", help="npz field that becomes the image (default rnflt)")
     p.add_argument("--rnflt-max", type=float, default=350.0,
-                   help="rnflt thickness (microns) mapped to 255 (default 350; 0 maps to 0)")
+                   help="rnflt thickness (microns) mapped to 255 (default 350); values are clipped to [0, max], "
+                        "so the optic-disc markers -1/-2 become 0 and thicker values saturate")
     p.add_argument("--age-threshold", type=float, default=60, help="age_binary threshold (default 60)")
 
 
@@ -83,7 +84,8 @@ def _scalar(npz, key: str, source: str):
     v = np.asarray(npz[key])
     if v.size != 1:
         raise PrepError(f"{source}: field '{key}' has shape {v.shape}, expected a single value")
-    return v.reshape(()).item()
+    value = v.reshape(()).item()
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def _number(npz, key: str, source: str) -> float:
