@@ -112,8 +112,8 @@ def papila(root: Path, n_patients: int = 30, seed: int = 0, folder: str = "") ->
 
 def ol3i(root: Path, n: int = 40, seed: int = 0, values: str = "hu") -> pd.DataFrame:
     """OL3I's clinical CSV and l3_slices.h5 with flat slices whose value encodes the row: ``values``
-    "hu" (int16 Hounsfield units, ``hu_of``), "8bit" (uint8 grey levels, ``grey_of``) or "offset"
-    (uint16 HU + 1024, a range that is neither)."""
+    "hu" (int16 Hounsfield units, ``hu_of``), "hu_float" (the same as float32), "8bit" (uint8 grey
+    levels, ``grey_of``) or "offset" (uint16 HU + 1024, a range that is neither)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     sets = ["train"] * 6 + ["val", "test"]
@@ -131,6 +131,8 @@ def ol3i(root: Path, n: int = 40, seed: int = 0, values: str = "hu") -> pd.DataF
                 data = np.full((40, 40), hu_of(i), dtype=np.int16)
                 if values == "offset":
                     data = (data.astype(np.int32) + 1024).astype(np.uint16)
+                elif values == "hu_float":
+                    data = data.astype(np.float32)
             f.create_dataset(key, data=data)
     return df
 

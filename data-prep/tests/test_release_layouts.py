@@ -270,20 +270,20 @@ def test_chexpert_demographics_bad_rows(tmp_path, capsys):
 # OL3I
 
 
-@pytest.mark.parametrize("values", ["hu", "8bit"])
+@pytest.mark.parametrize("values", ["hu", "hu_float", "8bit"])
 def test_ol3i_slice_values_detected_and_recorded(tmp_path, values):
     df = raw.ol3i(tmp_path / "raw", values=values)
     prepare(["ol3i", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "out")])
     manifest, data = assert_sound(tmp_path / "out")
     seen = manifest["provenance"]["notes"]["slice_values"]
-    assert seen["values"] == values and seen["slices_inspected"] == 32
-    assert seen["dtypes"] == (["int16"] if values == "hu" else ["uint8"])
+    assert seen["values"] == ("8bit" if values == "8bit" else "hu") and seen["slices_inspected"] == 32
+    assert seen["dtypes"] == [{"hu": "int16", "hu_float": "float32", "8bit": "uint8"}[values]]
     rows = {r.anon_id: i for i, r in enumerate(df.itertuples())}
     for split in SPLITS:
         d = data[split]
         for k, sid in enumerate(d["sample_ids"]):
             i = rows[sid]
-            grey = round((raw.hu_of(i) + 250) / 500 * 255) if values == "hu" else raw.grey_of(i)
+            grey = raw.grey_of(i) if values == "8bit" else round((raw.hu_of(i) + 250) / 500 * 255)
             assert np.abs(d["mean_colour"][k] - grey).max() <= 1
 
 
