@@ -7,6 +7,8 @@ user can find the problem.
 from __future__ import annotations
 
 import argparse
+import filecmp
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -20,7 +22,8 @@ from .errors import PrepError
 
 # MEDFAIR's age groups (HAM10000 and PAPILA notebooks): 0-19, 20-39, 40-59, 60-79, 80+.
 AGE_MULTI_GROUPS = ("0-19", "20-39", "40-59", "60-79", "80+")
-SEX_GROUPS = ("F", "M")
+# Male is group 0 as in MEDFAIR (BaseDataset: 'M' -> 0) and FairTune, so "group 0" means the same.
+SEX_GROUPS = ("M", "F")
 
 
 @dataclass
@@ -230,13 +233,32 @@ def file_loader(path: Path, source: str) -> Callable[[], Image.Image]:
     return lambda: open_image_file(path, source)
 
 
-def find_file(name: str, folders: Sequence[Path]) -> Path | None:
-    """The first ``folder/name`` that exists, or None."""
-    for d in folders:
-        p = d / name
-        if p.is_file():
-            return p
-    return None
+def index_files(raw: Path, names: Iterable[str]) -> dict[str, Path]:
+    """File name -> path for every wanted name found anywhere under ``raw`` (one directory walk).
+
+    Releases unpack their images flat, in part folders or wherever the user unzipped them, so the
+    images are found by name. The same name in two places is an error naming both paths, unless
+    the two files are byte-identical copies (the Kaggle copy of HAM10000 ships each part twice).
+    """
+    wanted = set(names)
+    found: dict[str, Path] = {}
+    for folder, dirs, files in os.walk(raw):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name not in wanted:
+                continue
+            path = Path(folder) / name
+            first = found.setdefault(name, path)
+            if first != path and not filecmp.cmp(first, path, shallow=False):
+                raise PrepError(f"{name}: found twice under --raw {raw} with different contents: "
+                                f"{relative(first, raw)} and {relative(path, raw)}; keep one of them")
+    return found
+
+
+def folders_of(paths: Iterable[Path | None], raw: Path) -> list[str]:
+    """The distinct folders (relative to ``raw``, with a trailing slash; ``./`` for ``raw`` itself)
+    holding ``paths``, sorted: where the images were found, for the provenance."""
+    return sorted({relative(p.parent, raw) + "/" for p in paths if p is not None})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Raw release: ``fitzpatrick17k.csv`` (md5hash, fitzpatrick_scale, fitzpatrick_centaur, label,
 nine_partition_label, three_partition_label, qc, url, url_alphanum). The release ships URLs only;
-images are expected as ``images/<md5hash>.jpg`` (MEDFAIR's layout; ``<md5hash>.jpg`` directly under
---raw also works). Some URLs are dead, so --skip-missing is usually needed.
+images ``<md5hash>.jpg`` are found anywhere under --raw: ``images/`` (MEDFAIR's layout), the
+authors' ``data/finalfitz17k/`` (their download form's archive) or flat. Some URLs are dead, so a
+download of them usually needs --skip-missing.
 
 Label: malignant = three_partition_label "malignant" (benign and non-neoplastic -> 0). Rows with
 fitzpatrick_scale -1 are dropped. skin_type = scale - 1 (I..VI); skin_binary: I-III vs IV-VI.
@@ -16,7 +17,8 @@ import argparse
 
 import numpy as np
 
-from ._common import Prepared, build_splits, file_loader, find_file, map_values, medfair_split, read_csv
+from ._common import (Prepared, build_splits, file_loader, folders_of, index_files, map_values, medfair_split,
+                      read_csv)
 from ._shards import Attribute, DatasetSpec
 from .errors import PrepError
 
@@ -51,13 +53,13 @@ def prepare(args) -> Prepared:
     df["split"] = [where[x] for x in df["md5hash"].astype(str)]
     df["sample_id"] = df["md5hash"].astype(str)
     df["patient_id"] = df["md5hash"].astype(str)
-    folders = [raw / "images", raw]
-    df["_expected_image"] = [f"images/{h}.jpg" for h in df["md5hash"]]
-    df["image_path"] = [find_file(f"{h}.jpg", folders) for h in df["md5hash"]]
+    images = index_files(raw, (f"{h}.jpg" for h in df["md5hash"]))
+    df["_expected_image"] = [f"{h}.jpg (anywhere under --raw {raw}, e.g. images/)" for h in df["md5hash"]]
+    df["image_path"] = [images.get(f"{h}.jpg") for h in df["md5hash"]]
     df["loader"] = [file_loader(p, s) for p, s in zip(df["image_path"], df["_source"])]
     attrs = (Attribute("skin_binary", ("I-III", "IV-VI")), Attribute("skin_type", SKIN_TYPES))
     spec = DatasetSpec(NAME, "malignant", ("benign or non-neoplastic", "malignant"), attrs, args.size,
                        args.size, args.normalization or "imagenet")
     notes: dict = {}
     splits = build_splits(df, [a.name for a in attrs], args.size, args.skip_missing, notes)
-    return Prepared(spec, splits, [METADATA, "images/"], notes)
+    return Prepared(spec, splits, [METADATA, *folders_of(images.values(), raw)], notes)

@@ -106,7 +106,7 @@ def prepare(args) -> Prepared:
         raise PrepError(f"{df['_source'].iloc[int(bad[0])]}: column 'CDR': unknown value {cdr[bad[0]]!r}; "
                         f"expected 0, 0.5, 1, 2 or 3")
     df["label"] = (cdr >= args.cdr_threshold).astype(np.int64)
-    df["sex"] = map_values(df, "M/F", {"F": 0, "M": 1}, "sex (M/F)")
+    df["sex"] = map_values(df, "M/F", {"M": 0, "F": 1}, "sex (M/F)")
     age = numeric_column(df, "Age", "age")
     df["age_binary"] = age_binary(age, args.age_threshold)
     df["age_multi"] = age_multi(age)

@@ -3,7 +3,8 @@
 Raw release (figshare): ``ClinicalData/patient_data_od.xlsx`` and ``patient_data_os.xlsx``, one row
 per patient and eye, under a header of several rows (merged cells: a top row with Age, Gender,
 Diagnosis, ..., an "ID" row, a row of sub-headings); patient ids look like ``#002``. Images:
-``FundusImages/RET002OD.jpg`` / ``RET002OS.jpg``.
+``FundusImages/RET002OD.jpg`` / ``RET002OS.jpg``. --raw may be the release folder or the folder
+figshare's zip unpacks into (``PapilaDB-PAPILA-<hash>/`` inside it).
 
 One sample per eye. Gender 0 = male, 1 = female. Diagnosis 0 healthy, 1 glaucoma; 2 (suspect) is
 dropped. Split: unique patient ids, train_test_split 0.3 random_state 5, then the 30% with
@@ -86,14 +87,29 @@ def read_clinical(path: Path, raw: Path, eye: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _root(raw: Path) -> Path:
+    """--raw itself if it holds ClinicalData/, else its one subfolder that does (figshare's zip
+    unpacks to PapilaDB-PAPILA-<hash>/)."""
+    if (raw / "ClinicalData").is_dir():
+        return raw
+    inside = sorted(d for d in raw.iterdir() if (d / "ClinicalData").is_dir())
+    if len(inside) == 1:
+        return inside[0]
+    if len(inside) > 1:
+        raise PrepError(f"--raw {raw}: several PAPILA releases ({', '.join(d.name for d in inside)}); "
+                        f"pass one of them as --raw")
+    raise PrepError(f"--raw {raw}: expected ClinicalData/ and FundusImages/ in that folder or in one "
+                    f"subfolder (figshare's zip unpacks to PapilaDB-PAPILA-<hash>/)")
+
+
 def prepare(args) -> Prepared:
     """Reads the release under ``args.raw`` and returns the spec and the three splits to write."""
-    raw = args.raw
+    raw = _root(args.raw)
     df = pd.concat([read_clinical(raw / p, raw, eye) for eye, p in SHEETS], ignore_index=True)
     diagnosis = map_values(df, "Diagnosis", {0: 0, 1: 1, 2: 2, 0.0: 0, 1.0: 1, 2.0: 2}, "Diagnosis")
     df["label"] = diagnosis
     df = df[diagnosis != 2].copy()
-    df["sex"] = map_values(df, "Gender", {0: 1, 1: 0}, "Gender (0 male, 1 female)")
+    df["sex"] = map_values(df, "Gender", {0: 0, 1: 1}, "Gender (0 male, 1 female)")
     age = numeric_column(df, "Age", "age")
     if np.isnan(age).any():
         raise PrepError(f"{df['_source'].iloc[int(np.flatnonzero(np.isnan(age))[0])]}: column 'Age' is empty")
@@ -113,4 +129,5 @@ def prepare(args) -> Prepared:
                        args.normalization or "imagenet")
     notes: dict = {}
     splits = build_splits(df, [a.name for a in attrs], args.size, args.skip_missing, notes)
-    return Prepared(spec, splits, [p for _, p in SHEETS] + ["FundusImages/"], notes)
+    prefix = "" if raw == args.raw else raw.name + "/"
+    return Prepared(spec, splits, [prefix + p for _, p in SHEETS] + [prefix + "FundusImages/"], notes)

@@ -29,7 +29,12 @@ def save_flat(path: Path, colour, size=(48, 36), mode="RGB") -> None:
     Image.new(mode, size, colour).save(path, quality=95)
 
 
-def ham10000(root: Path, n_lesions: int = 30, seed: int = 0) -> pd.DataFrame:
+def ham10000(root: Path, n_lesions: int = 30, seed: int = 0, metadata: str = "HAM10000_metadata.csv",
+             images: str | None = None, sep: str | None = None) -> pd.DataFrame:
+    """HAM10000 with the metadata named ``metadata`` (``HAM10000_metadata`` without an extension, as
+    Harvard Dataverse serves it; separated by ``sep``, default tab for .tab and comma otherwise) and the images in
+    ``HAM10000_images_part_1/`` and ``_2/`` (``images`` None) or all in the folder ``images``
+    relative to ``root`` ("" = flat at the top, as Dataverse's two zips unpack)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     dx = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
@@ -43,14 +48,16 @@ def ham10000(root: Path, n_lesions: int = 30, seed: int = 0) -> pd.DataFrame:
                          "sex": ["male", "female", "unknown"][i % 3] if i != 5 else np.nan,
                          "localization": "back", "dataset": "vidir_modern"})
     df = pd.DataFrame(rows)
-    df.to_csv(root / "HAM10000_metadata.csv", index=False)
+    df.to_csv(root / metadata, index=False, sep=sep or ("\t" if metadata.endswith(".tab") else ","))
     for i, image_id in enumerate(df["image_id"]):
-        part = "HAM10000_images_part_1" if i % 2 == 0 else "HAM10000_images_part_2"
+        part = ("HAM10000_images_part_1" if i % 2 == 0 else "HAM10000_images_part_2") if images is None else images
         save_flat(root / part / f"{image_id}.jpg", colour_of(i), size=(60, 45))
     return df
 
 
-def fitzpatrick17k(root: Path, n: int = 40, seed: int = 0) -> pd.DataFrame:
+def fitzpatrick17k(root: Path, n: int = 40, seed: int = 0, image_dir: str = "images") -> pd.DataFrame:
+    """Fitzpatrick17k's CSV and its images ``<md5hash>.jpg`` in ``image_dir`` (MEDFAIR's ``images``, or
+    ``data/finalfitz17k`` as the authors' download form delivers them)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     parts = ["benign", "malignant", "non-neoplastic"]
@@ -64,15 +71,17 @@ def fitzpatrick17k(root: Path, n: int = 40, seed: int = 0) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     df.to_csv(root / "fitzpatrick17k.csv", index=False)
     for i, h in enumerate(df["md5hash"]):
-        save_flat(root / "images" / f"{h}.jpg", colour_of(i), size=(40, 56))
+        save_flat(root / image_dir / f"{h}.jpg", colour_of(i), size=(40, 56))
     return df
 
 
-def papila(root: Path, n_patients: int = 30, seed: int = 0) -> pd.DataFrame:
-    """Two workbooks with PAPILA's three header rows; returns one row per eye."""
+def papila(root: Path, n_patients: int = 30, seed: int = 0, folder: str = "") -> pd.DataFrame:
+    """Two workbooks with PAPILA's three header rows; returns one row per eye. ``folder``: the
+    release's own folder inside ``root`` (figshare's zip unpacks to ``PapilaDB-PAPILA-<hash>``)."""
     import openpyxl
 
     rng = np.random.default_rng(seed)
+    root = root / folder
     root.mkdir(parents=True, exist_ok=True)
     ids = [f"#{k:03d}" for k in sorted(rng.choice(np.arange(2, 500), n_patients, replace=False))]
     ages = rng.integers(15, 90, n_patients)
@@ -101,7 +110,10 @@ def papila(root: Path, n_patients: int = 30, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def ol3i(root: Path, n: int = 40, seed: int = 0) -> pd.DataFrame:
+def ol3i(root: Path, n: int = 40, seed: int = 0, values: str = "hu") -> pd.DataFrame:
+    """OL3I's clinical CSV and l3_slices.h5 with flat slices whose value encodes the row: ``values``
+    "hu" (int16 Hounsfield units, ``hu_of``), "hu_float" (the same as float32), "8bit" (uint8 grey
+    levels, ``grey_of``) or "offset" (uint16 HU + 1024, a range that is neither)."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     sets = ["train"] * 6 + ["val", "test"]
@@ -113,7 +125,15 @@ def ol3i(root: Path, n: int = 40, seed: int = 0) -> pd.DataFrame:
     df.to_csv(root / "clinical_data.csv", index=False)
     with h5py.File(root / "l3_slices.h5", "w") as f:
         for i, key in enumerate(df["anon_id"]):
-            f.create_dataset(key, data=np.full((40, 40), hu_of(i), dtype=np.int16))
+            if values == "8bit":
+                data = np.full((40, 40), grey_of(i), dtype=np.uint8)
+            else:
+                data = np.full((40, 40), hu_of(i), dtype=np.int16)
+                if values == "offset":
+                    data = (data.astype(np.int32) + 1024).astype(np.uint16)
+                elif values == "hu_float":
+                    data = data.astype(np.float32)
+            f.create_dataset(key, data=data)
     return df
 
 
@@ -151,47 +171,96 @@ CHEXPERT_FINDINGS = ["Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity
                      "Pleural Other", "Fracture", "Support Devices"]
 
 
-def chexpert(root: Path, n_patients: int = 30, seed: int = 0) -> pd.DataFrame:
+# The full-size release as Stanford AIMI serves it: four zips, each unpacked into a folder of its name.
+CHEXPERT_BATCHES = ("CheXpert-v1.0 batch 1 (validate & csv)", "CheXpert-v1.0 batch 2 (train 1)",
+                    "CheXpert-v1.0 batch 3 (train 2)", "CheXpert-v1.0 batch 4 (train 3)")
+
+
+def chexpert(root: Path, n_patients: int = 30, seed: int = 0, release: str = "small") -> pd.DataFrame:
+    """CheXpert's train.csv/valid.csv and images. ``release`` "small": CheXpert-v1.0-small/ as its
+    zip unpacks; "batches": the full CheXpert-v1.0 as four batch folders, the CSVs and valid/ in
+    batch 1 and the train patients' folders spread over batches 2-4. Some rows have Age 0, as
+    three rows of the real small release do."""
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    base = root / "CheXpert-v1.0-small"
+    name = "CheXpert-v1.0-small" if release == "small" else "CheXpert-v1.0"
+    csv_dir = root / name if release == "small" else root / CHEXPERT_BATCHES[0]
     frames = {}
     i = 0
     for part, first in (("train", 1), ("valid", 64541)):
         rows = []
         for k in range(n_patients if part == "train" else 6):
             patient = f"patient{first + k:05d}"
+            if release == "small":
+                folder = root / name / part
+            elif part == "valid":
+                folder = root / CHEXPERT_BATCHES[0] / "valid"
+            else:
+                folder = root / CHEXPERT_BATCHES[1 + k % 3]
             for study in range(1, 2 + (k % 2)):
                 for view, fl in ((1, "Frontal"), (2, "Lateral")) if k % 4 == 0 else ((1, "Frontal"),):
-                    path = f"CheXpert-v1.0-small/{part}/{patient}/study{study}/view{view}_{fl.lower()}.jpg"
-                    row = {"Path": path, "Sex": ["Male", "Female", "Unknown"][i % 3] if i % 7 else "Female",
-                           "Age": int(rng.integers(18, 90)), "Frontal/Lateral": fl,
+                    tail = f"{patient}/study{study}/view{view}_{fl.lower()}.jpg"
+                    row = {"Path": f"{name}/{part}/{tail}",
+                           "Sex": ["Male", "Female", "Unknown"][i % 3] if i % 7 else "Female",
+                           "Age": 0 if i % 13 == 6 else int(rng.integers(18, 90)), "Frontal/Lateral": fl,
                            "AP/PA": "AP" if fl == "Frontal" else np.nan,
                            "No Finding": [1.0, np.nan, np.nan][i % 3]}
                     row.update({f: float(rng.choice([np.nan, 0.0, 1.0, -1.0])) for f in CHEXPERT_FINDINGS})
                     rows.append(row)
-                    save_flat(root / path, grey_of(i), size=(40, 48), mode="L")
+                    save_flat(folder / tail, grey_of(i), size=(40, 48), mode="L")
                     i += 1
         frames[part] = pd.DataFrame(rows)
-        base.mkdir(parents=True, exist_ok=True)
-        frames[part].to_csv(base / f"{part}.csv", index=False)
+        csv_dir.mkdir(parents=True, exist_ok=True)
+        frames[part].to_csv(csv_dir / f"{part}.csv", index=False)
     return pd.concat(frames.values(), ignore_index=True)
 
 
-def harvard_gf3300(root: Path, counts=(21, 6, 9), seed: int = 0) -> pd.DataFrame:
+# PRIMARY_RACE values as CHEXPERT DEMO.xlsx spells them, with the group the prepared race attribute
+# should give them (0 White, 1 non-White, -1 unknown).
+CHEXPERT_RACES = (("White", 0), ("White, non-Hispanic", 0), ("Black or African American", 1), ("Asian", 1),
+                  ("Other", 1), ("Unknown", -1), ("Patient Refused", -1), ("White, Hispanic", 0),
+                  ("Native Hawaiian or Other Pacific Islander", 1), (None, -1))
+
+
+def chexpert_demographics(path: Path, patients: list[str]) -> dict[str, int]:
+    """CHEXPERT DEMO.xlsx (PATIENT, GENDER, AGE_AT_CXR, PRIMARY_RACE, ETHNICITY) for every patient but
+    each fifth; returns the race group expected for each patient (-1 for those without a row)."""
+    rows, expected = [], {}
+    for k, patient in enumerate(sorted(set(patients))):
+        race, group = CHEXPERT_RACES[k % len(CHEXPERT_RACES)]
+        expected[patient] = -1 if k % 5 == 4 else group
+        if k % 5 != 4:
+            rows.append({"PATIENT": patient, "GENDER": ["Male", "Female"][k % 2], "AGE_AT_CXR": 40 + k % 50,
+                         "PRIMARY_RACE": race, "ETHNICITY": ["Non-Hispanic/Non-Latino", "Hispanic/Latino"][k % 2]})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_excel(path, index=False, engine="openpyxl")
+    return expected
+
+
+# Harvard-GF3300's race as the .npz files store it (text), by the README's code.
+GF_RACES = ("Asian", "Black or African American", "White or Caucasian")
+
+
+def harvard_gf3300(root: Path, counts=(21, 6, 9), seed: int = 0, races: str = "numbers", side: int = 30,
+                   folder: str = "") -> pd.DataFrame:
+    """Harvard-GF3300's Training/Validation/Test folders of data_NNNN.npz under ``root/folder`` (the
+    Hugging Face dataset.zip nests them); ``races`` "numbers" (0/1/2 as the README says) or "text"
+    (as the files store them); ``side``: the rnflt map's size (200 in the release)."""
     rng = np.random.default_rng(seed)
-    root.mkdir(parents=True, exist_ok=True)
+    root = root / folder
     rows = []
     k = 1
-    for folder, n in zip(("Training", "Validation", "Test"), counts):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+    for split, n in zip(("Training", "Validation", "Test"), counts):
+        (root / split).mkdir(parents=True, exist_ok=True)
         for _ in range(n):
             thickness = float(10 * (k % 30))
-            row = {"file": f"{folder}/data_{k:04d}", "glaucoma": k % 2, "age": float(rng.integers(20, 90)),
+            row = {"file": f"{split}/data_{k:04d}", "glaucoma": k % 2, "age": float(rng.integers(20, 90)),
                    "male": k % 3 % 2, "race": k % 3, "thickness": thickness}
-            np.savez(root / folder / f"data_{k:04d}.npz", rnflt=np.full((30, 30), thickness, dtype=np.float32),
+            race = np.array(GF_RACES[row["race"]]) if races == "text" else np.array(row["race"])
+            np.savez(root / split / f"data_{k:04d}.npz", rnflt=np.full((side, side), thickness, dtype=np.float32),
                      glaucoma=np.array(row["glaucoma"]), age=np.array(row["age"]), male=np.array(row["male"]),
-                     race=np.array(row["race"]), hispanic=np.array(0), maritalstatus=np.array(1),
+                     race=race, hispanic=np.array(k % 4 == 0, dtype=np.int64), maritalstatus=np.array(1),
+                     language=np.array(0), md=np.array(-1.5), tds=np.zeros(52, dtype=np.float32),
                      oct_bscans=np.zeros((4, 8, 8), dtype=np.uint8))
             rows.append(row)
             k += 1

@@ -70,7 +70,7 @@ def test_ham10000(tmp_path):
     manifest, data = assert_sound(tmp_path / "out")
     kept = df[df["age"].notna() & df["sex"].notna()]
     assert by_split(data) == medfair(kept["lesion_id"].to_numpy(), 0.2, 0, 0.5, 0)
-    assert manifest["attributes"]["sex"]["groups"] == ["F", "M"]
+    assert manifest["attributes"]["sex"]["groups"] == ["M", "F"]  # male = 0, as MEDFAIR and FairTune
     assert manifest["attributes"]["age_binary"]["groups"] == ["<=60", ">60"]
     rows = {r.image_id: (i, r) for i, r in enumerate(df.itertuples())}
     for split in SPLITS:
@@ -80,7 +80,7 @@ def test_ham10000(tmp_path):
         for k, sid in enumerate(d["sample_ids"]):
             r = rows[sid][1]
             assert d["labels"][k] == int(r.dx in ("akiec", "mel"))
-            assert d["attrs"]["sex"][k] == {"female": 0, "male": 1, "unknown": -1}[r.sex]
+            assert d["attrs"]["sex"][k] == {"male": 0, "female": 1, "unknown": -1}[r.sex]
             assert d["attrs"]["age_binary"][k] == int(int(r.age) > 60)
             assert d["attrs"]["age_multi"][k] == min(int(r.age) // 20, 4)
             assert d["patient_ids"][k] == r.lesion_id
@@ -121,7 +121,7 @@ def test_papila(tmp_path):
         for k, sid in enumerate(d["sample_ids"]):
             r = rows[sid][1]
             assert d["labels"][k] == r.Diagnosis
-            assert d["attrs"]["sex"][k] == (1 if r.Gender == 0 else 0)  # 0 = male in PAPILA
+            assert d["attrs"]["sex"][k] == r.Gender  # PAPILA's 0 = male is our group 0 (M)
             assert d["attrs"]["age_binary"][k] == int(r.Age > 60)
             assert d["patient_ids"][k] == r.ID
         assert_colours(d, {s: raw.colour_of(i) for s, (i, _) in rows.items()})
@@ -139,7 +139,7 @@ def test_ol3i_published_split_and_hu_window(tmp_path):
         for k, sid in enumerate(d["sample_ids"]):
             i, r = rows[sid]
             assert d["labels"][k] == r.label_1y
-            assert d["attrs"]["sex"][k] == (1 if r.sex == "Male" else 0)
+            assert d["attrs"]["sex"][k] == (0 if r.sex == "Male" else 1)
             grey = round((raw.hu_of(i) + 250) / 500 * 255)
             assert np.abs(d["mean_colour"][k] - grey).max() <= 1
     assert manifest["task"]["name"] == "ihd_1y"
@@ -167,7 +167,7 @@ def test_oasis1(tmp_path):
         for k, sid in enumerate(d["sample_ids"]):
             r = rows[sid]
             assert d["labels"][k] == int(r.CDR >= 0.5)
-            assert d["attrs"]["sex"][k] == (1 if r._2 == "M" else 0)
+            assert d["attrs"]["sex"][k] == (0 if r._2 == "M" else 1)
             assert d["attrs"]["age_binary"][k] == int(r.Age > 75)
             img = d["images"][k]
             assert img.max() >= 250 and img.min() <= 5, "the bright box and the masked background both show"
@@ -202,14 +202,17 @@ def test_chexpert(tmp_path):
         for k, sid in enumerate(d["sample_ids"]):
             i, r = rows[sid]
             assert d["labels"][k] == int(r._6 == 1.0)  # No Finding
-            sex = {"Female": 0, "Male": 1, "Unknown": -1}[r.Sex]
-            old = int(r.Age > 60)
+            sex = {"Male": 0, "Female": 1, "Unknown": -1}[r.Sex]
+            old = -1 if r.Age == 0 else int(r.Age > 60)  # age 0 is unknown
             assert d["attrs"]["sex"][k] == sex
-            assert d["attrs"]["age_sex"][k] == (-1 if sex < 0 else (0 if sex == 1 else 2) + old)
+            assert d["attrs"]["age_binary"][k] == old
+            assert d["attrs"]["age_sex"][k] == (-1 if sex < 0 or old < 0 else 2 * sex + old)
             assert np.abs(d["mean_colour"][k] - raw.grey_of(i)).max() <= 3
     assert manifest["task"]["classes"] == ["finding", "no finding"]
     assert manifest["attributes"]["age_sex"]["groups"] == ["M<=60", "M>60", "F<=60", "F>60"]
+    assert manifest["attributes"]["sex"]["groups"] == ["M", "F"]
     assert sum(len(data[s]["labels"]) for s in SPLITS) == len(kept)
+    assert manifest["provenance"]["notes"]["age_zero_as_unknown"] == int((kept["Age"] == 0).sum()) > 0
 
 
 def test_chexpert_finding_polarity(tmp_path):
@@ -240,7 +243,7 @@ def test_harvard_gf3300(tmp_path):
             assert d["labels"][k] == r.glaucoma
             assert d["attrs"]["race"][k] == r.race
             assert d["attrs"]["race_binary"][k] == (0 if r.race == 1 else 1)
-            assert d["attrs"]["sex"][k] == r.male
+            assert d["attrs"]["sex"][k] == 1 - r.male  # male = group 0
             assert np.abs(d["mean_colour"][k] - round(r.thickness / 350 * 255)).max() <= 1
     assert manifest["attributes"]["race_binary"]["groups"] == ["Black", "Asian/White"]
 
