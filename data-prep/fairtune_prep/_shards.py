@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
-import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from ._temporary import remove, remove_stale, temporary_name
 from .errors import PrepError
 
 FORMAT_NAME = "fairtune-shards"
@@ -228,45 +226,6 @@ def _is_prepared_dataset(folder: Path) -> bool:
     return folder.is_dir() and isinstance(manifest, dict) and manifest.get("format") == FORMAT_NAME
 
 
-def _temporary_name(out: Path, kind: str) -> Path:
-    """``.NAME.tmp-HOST-PID`` next to ``out``: the host and pid let a later run tell a dead owner."""
-    return out.parent / f".{out.name}.{kind}-{socket.gethostname()}-{os.getpid()}"
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temporaries(out: Path) -> list[str]:
-    """Removes the ``.NAME.tmp-…`` and ``.NAME.old-…`` folders next to ``out`` left by a killed run:
-    those of this host whose pid is no longer alive. Returns their names.
-
-    The names of older versions (``.NAME.tmp-PID``, no host) count as this host's. A folder of
-    another host, or of a live process, is left alone.
-    """
-    out = Path(out)
-    if not out.parent.is_dir():
-        return []
-    host = socket.gethostname()
-    removed = []
-    for path in sorted(out.parent.iterdir()):
-        for kind in ("tmp", "old"):
-            prefix = f".{out.name}.{kind}-"
-            if not path.name.startswith(prefix):
-                continue
-            owner_host, _, pid = path.name[len(prefix):].rpartition("-")
-            if owner_host in ("", host) and pid.isdigit() and not _process_alive(int(pid)):
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path.name)
-    return removed
-
-
 def _manifest_head(spec: DatasetSpec) -> dict:
     """The manifest's fields that do not depend on the samples; ``splits`` is filled by the writer."""
     mean, std = NORMALIZATIONS[spec.normalization]
@@ -325,11 +284,10 @@ def write_dataset(out: Path, spec: DatasetSpec, splits: dict[str, SplitData], *,
     check_output(out, force, inputs)
     _validate_in_memory(spec, splits)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for name in remove_stale_temporaries(out):
+    for name in remove_stale(out):
         print(f"note: removed {out.parent / name}, left by a run that was killed", file=sys.stderr)
-    tmp = _temporary_name(out, "tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    tmp = temporary_name(out, "tmp")
+    remove(tmp)
     try:
         tmp.mkdir()
         manifest = _manifest_head(spec)
@@ -345,14 +303,14 @@ def write_dataset(out: Path, spec: DatasetSpec, splits: dict[str, SplitData], *,
             f.write("\n")
         check_dataset(tmp, read_images=False)
         if out.exists():
-            old = _temporary_name(out, "old")
+            old = temporary_name(out, "old")
             out.rename(old)
             tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
+            remove(old)
         else:
             tmp.rename(out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove(tmp)
         raise
     return manifest
 

@@ -15,6 +15,7 @@ default 0). Every bad row is an error naming the file, the row and the column.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +76,15 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def sorted_values(values) -> list[str]:
-    """Distinct non-empty values, in numeric order if all are numbers, else in text order."""
+    """Distinct non-empty values, in numeric order if all are finite numbers, else in text order."""
     distinct = sorted({v for v in values if v})
     try:
-        return sorted(distinct, key=lambda v: (float(v), v))
+        numbers = [float(v) for v in distinct]
     except ValueError:
         return distinct
+    if not all(math.isfinite(x) for x in numbers):
+        return distinct
+    return [v for _, v in sorted(zip(numbers, distinct))]
 
 
 def class_names(df: pd.DataFrame, column: str, option: str | None) -> tuple[str, ...]:

@@ -22,8 +22,10 @@ import os
 import re
 import shutil
 import struct
+import sys
 from pathlib import Path
 
+from ._temporary import remove, remove_stale, temporary_name
 from .errors import PrepError
 
 NAME = "weights"
@@ -162,7 +164,7 @@ def write_with_metadata(source: Path, header: dict, data_start: int, meta: dict[
     text = json.dumps({"__metadata__": merged, **{k: v for k, v in header.items() if k != "__metadata__"}},
                       separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # data starts 8-byte aligned, as the safetensors writer does
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    tmp = temporary_name(target)
     try:
         with open(source, "rb") as src, open(tmp, "wb") as dst:
             dst.write(struct.pack("<Q", len(text)))
@@ -173,7 +175,7 @@ def write_with_metadata(source: Path, header: dict, data_start: int, meta: dict[
             os.fsync(dst.fileno())
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove(tmp)
         raise
 
 
@@ -192,5 +194,7 @@ def run(args) -> Path:
     meta = metadata(config if isinstance(config, dict) else {}, header, repo, weights, args.num_heads,
                     f"{repo}/config.json")
     args.out.mkdir(parents=True, exist_ok=True)
+    for name in remove_stale(target):
+        print(f"note: removed {args.out / name}, left by a run that was killed", file=sys.stderr)
     write_with_metadata(weights, header, data_start, meta, target)
     return target

@@ -49,6 +49,19 @@ def test_force_never_replaces_the_input(tmp_path, capsys):
     assert rc == 1 and "holds the input" in err and checksums(tmp_path / "data") == before
 
 
+def test_force_never_replaces_the_images_of_a_table(tmp_path, capsys):
+    images = tmp_path / "images"
+    raw.save_flat(images / "a.png", (10, 20, 30))
+    table = tmp_path / "table.csv"
+    table.write_text("file,label,patient\na.png,0,p1\n")
+    before = checksums(tmp_path)
+    for out in (images, tmp_path, table):
+        rc, err = run(["csv", "--table", str(table), "--images", str(images), "--image-column", "file",
+                       "--label-column", "label", "--patient-column", "patient", "--out", str(out), "--force"], capsys)
+        assert rc == 1 and "nothing was deleted" in err, out
+        assert checksums(tmp_path) == before
+
+
 def test_force_never_replaces_a_dataset_inside_the_input(tmp_path, capsys):
     root = tmp_path / "raw"
     raw.ham10000(root)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -169,3 +170,16 @@ def test_existing_output_needs_force_and_a_truncated_file_is_named(tmp_path, hub
     result = run_weights(home, "timm/vit_fixture_patch8_32.test", "--out", str(out), "--force")
     assert result.returncode == 1 and "model.safetensors: tensor data ends at" in result.stderr
     assert (out / "vit_fixture_patch8_32.test.safetensors").read_text() == "mine"
+
+
+def test_a_killed_runs_partial_file_is_removed(tmp_path, hub_model):
+    home, _ = hub_model
+    out = tmp_path / "w"
+    out.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    partial = out / f".vit_fixture_patch8_32.test.safetensors.tmp-{socket.gethostname()}-{child.pid}"
+    partial.write_bytes(b"\0" * 4096)
+    result = run_weights(home, "timm/vit_fixture_patch8_32.test", "--out", str(out))
+    assert result.returncode == 0 and partial.name in result.stderr
+    assert [p.name for p in out.iterdir()] == ["vit_fixture_patch8_32.test.safetensors"]
