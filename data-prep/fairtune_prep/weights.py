@@ -85,11 +85,21 @@ def read_header(path: Path, name: str) -> tuple[dict, int]:
             raise PrepError(f"{name}: header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise PrepError(f"{name}: header is not a JSON object")
-    ends = [t.get("data_offsets", [0, 0])[1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
+    ends = [tensor_end(header[k], k, name) for k in header if k != "__metadata__"]
     if max(ends, default=0) != size - 8 - length:
         raise PrepError(f"{name}: tensor data ends at {max(ends, default=0)} but the file holds "
                         f"{size - 8 - length} bytes of data: truncated or damaged")
     return header, 8 + length
+
+
+def tensor_end(entry, tensor: str, name: str) -> int:
+    """The end offset of one header entry, after checking its fields' types."""
+    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+    if not (isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and isinstance(entry.get("shape"), list)
+            and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(x, int) for x in offsets)
+            and 0 <= offsets[0] <= offsets[1]):
+        raise PrepError(f"{name}: header entry '{tensor}': expected dtype, shape and data_offsets [begin, end]")
+    return offsets[1]
 
 
 def vit_geometry(header: dict, name: str) -> tuple[int, int, int | None]:
@@ -185,6 +195,8 @@ def run(args) -> Path:
     target = args.out / f"{repo.rsplit('/', 1)[1]}.safetensors"
     if target.exists() and not args.force:
         raise PrepError(f"{target} already exists; pass --force to replace it")
+    if target.exists() and not target.is_file():
+        raise PrepError(f"{target} exists and is not a file; --force replaces only a weights file")
     weights, config_path = download(repo, args.revision)
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
@@ -193,8 +205,11 @@ def run(args) -> Path:
     header, data_start = read_header(weights, f"{repo}/model.safetensors")
     meta = metadata(config if isinstance(config, dict) else {}, header, repo, weights, args.num_heads,
                     f"{repo}/config.json")
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name in remove_stale(target):
-        print(f"note: removed {args.out / name}, left by a run that was killed", file=sys.stderr)
-    write_with_metadata(weights, header, data_start, meta, target)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in remove_stale(target):
+            print(f"note: removed {args.out / name}, left by a run that was killed", file=sys.stderr)
+        write_with_metadata(weights, header, data_start, meta, target)
+    except OSError as e:
+        raise PrepError(f"--out {args.out}: cannot write {target.name} ({e})") from None
     return target

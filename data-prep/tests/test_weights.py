@@ -183,3 +183,11 @@ def test_a_killed_runs_partial_file_is_removed(tmp_path, hub_model):
     result = run_weights(home, "timm/vit_fixture_patch8_32.test", "--out", str(out))
     assert result.returncode == 0 and partial.name in result.stderr
     assert [p.name for p in out.iterdir()] == ["vit_fixture_patch8_32.test.safetensors"]
+
+
+def test_output_folder_that_is_a_file_is_a_clear_error(tmp_path, hub_model):
+    home, _ = hub_model
+    (tmp_path / "afile").write_text("mine")
+    result = run_weights(home, "timm/vit_fixture_patch8_32.test", "--out", str(tmp_path / "afile"))
+    assert result.returncode == 1 and "--out" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "afile").read_text() == "mine"
