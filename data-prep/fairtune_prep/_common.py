@@ -7,6 +7,7 @@ user can find the problem.
 from __future__ import annotations
 
 import argparse
+import csv
 import filecmp
 import os
 from dataclasses import dataclass, field
@@ -40,19 +41,55 @@ class Prepared:
 # Tables
 
 
-def read_csv(path: Path, required: Sequence[str], raw: Path, sep: str = ",") -> pd.DataFrame:
+def read_csv(path: Path, required: Sequence[str], raw: Path, sep: str = ",", text: bool = False) -> pd.DataFrame:
     """Reads a CSV (or, with ``sep="\\t"``, a TSV) checking the required columns exist; adds a
-    ``_source`` column naming file and line for messages."""
+    ``_source`` column naming file and line for messages.
+
+    A byte-order mark before the header is dropped; a row with more or fewer fields than the header
+    is an error naming its line. With ``text`` every cell is a string ("" when empty).
+    """
     rel = relative(path, raw)
     if not path.is_file():
         raise PrepError(f"{rel}: file not found under --raw {raw}")
+    lines = record_lines(path, sep, rel)
+    options = {"dtype": str, "keep_default_na": False} if text else {}
     try:
-        df = pd.read_csv(path, sep=sep, low_memory=False)
+        df = pd.read_csv(path, sep=sep, low_memory=False, encoding="utf-8-sig", **options)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
         raise PrepError(f"{rel}: cannot be read as CSV ({e})") from None
+    df.columns = [c.lstrip("\ufeff") if isinstance(c, str) else c for c in df.columns]
     require_columns(df, required, rel)
-    df["_source"] = [f"{rel} line {i + 2}" for i in range(len(df))]
+    # The reader's own line numbers are exact (quoted newlines, blank lines); i + 2 is the fallback.
+    numbers = lines if len(lines) == len(df) else [i + 2 for i in range(len(df))]
+    df["_source"] = [f"{rel} line {n}" for n in numbers]
     return df
+
+
+def record_lines(path: Path, sep: str, rel: str) -> list[int]:
+    """The line each data record of a CSV starts on (the header is line 1; blank lines skipped).
+
+    Raises naming the line when a record has more or fewer fields than the header, which pandas
+    would otherwise fill with empty values (and a later filter drop without a word).
+    """
+    starts: list[int] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=sep)
+            header = next(reader, None)
+            if header is None:
+                return starts
+            end = reader.line_num
+            for fields in reader:
+                start, end = end + 1, reader.line_num
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if len(fields) != len(header):
+                    raise PrepError(f"{rel} line {start}: {len(fields)} field(s) but the header has "
+                                    f"{len(header)}; check for a missing or extra separator or quote")
+                starts.append(start)
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise PrepError(f"{rel}: cannot be read as CSV ({e})") from None
+    return starts
 
 
 def require_columns(df: pd.DataFrame, required: Iterable[str], rel: str) -> None:
@@ -83,13 +120,17 @@ def map_values(df: pd.DataFrame, column: str, mapping: dict, what: str) -> np.nd
 
 
 def numeric_column(df: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    """A column as float64; a non-numeric entry is an error naming the row (blank -> NaN)."""
+    """A column as float64; a non-numeric or infinite entry is an error naming the row (blank -> NaN)."""
     values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64)
     raw = df[column].tolist()
     for i in np.flatnonzero(np.isnan(values)):
         v = raw[i]
         if not (v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())):
             raise PrepError(f"{df['_source'].iloc[i]}: column '{column}': {what} {v!r} is not a number")
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        i = int(infinite[0])
+        raise PrepError(f"{df['_source'].iloc[i]}: column '{column}': {what} {raw[i]!r} is not a finite number")
     return values
 
 

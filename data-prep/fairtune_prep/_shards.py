@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, Sequence
 
 import h5py
 import numpy as np
 from tqdm import tqdm
 
 from . import __version__
+from ._temporary import remove, remove_stale, temporary_name
 from .errors import PrepError
 
 FORMAT_NAME = "fairtune-shards"
@@ -192,63 +191,108 @@ def _write_shard(path: Path, spec: DatasetSpec, split: str, index: int, data: Sp
         f.create_dataset("ids/patient", data=data.patient_ids[start:stop], dtype=str_t)
 
 
+def check_output(out: Path, force: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuses an output that would lose the user's data; nothing is deleted here.
+
+    An existing ``out`` is replaced only with ``force``, and only if it is a prepared dataset (its
+    ``manifest.json`` says ``fairtune-shards``) that is not an input, does not hold one and is not
+    inside one (paths compared after resolving symbolic links).
+    """
+    out = Path(out)
+    if not (out.exists() or out.is_symlink()):
+        return
+    if not force:
+        raise PrepError(f"output folder {out} already exists; choose another --out or pass --force")
+    target = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if target == source or target in source.parents:
+            raise PrepError(f"--out {out} is or holds the input {given}: --force never replaces an input; "
+                            f"choose another --out (nothing was deleted)")
+        if source in target.parents:
+            raise PrepError(f"--out {out} is inside the input {given}: --force never replaces a folder inside "
+                            f"an input; choose another --out (nothing was deleted)")
+    if not _is_prepared_dataset(out):
+        raise PrepError(f"--out {out} exists but is not a prepared dataset (no manifest.json of format "
+                        f"\"{FORMAT_NAME}\"): --force replaces only a folder data-prep wrote; remove it "
+                        f"yourself or choose another --out (nothing was deleted)")
+
+
+def _is_prepared_dataset(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return folder.is_dir() and isinstance(manifest, dict) and manifest.get("format") == FORMAT_NAME
+
+
+def _manifest_head(spec: DatasetSpec) -> dict:
+    """The manifest's fields that do not depend on the samples; ``splits`` is filled by the writer."""
+    mean, std = NORMALIZATIONS[spec.normalization]
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "dataset": spec.dataset,
+        "task": {"name": spec.task_name, "classes": list(spec.classes)},
+        "attributes": {a.name: {"groups": list(a.groups)} for a in spec.attributes},
+        # JSON object order is lost by some parsers (Swift's JSONSerialization): say it explicitly.
+        "attribute_order": [a.name for a in spec.attributes],
+        "image": {"height": spec.height, "width": spec.width, "channels": 3, "layout": "HWC", "dtype": "uint8"},
+        "normalization": {"mean": mean, "std": std},
+        "splits": {},
+    }
+
+
+def _write_split(folder: Path, spec: DatasetSpec, name: str, data: SplitData, shard_size: int, gzip: int,
+                 progress: bool) -> dict:
+    """Writes one split's shards under ``folder/name`` and returns its manifest entry."""
+    n = len(data)
+    (folder / name).mkdir()
+    shards = []
+    with tqdm(total=n, desc=f"{spec.dataset} {name}", unit="img", disable=not progress, file=sys.stderr) as bar:
+        for index, start in enumerate(range(0, n, shard_size)):
+            stop = min(start + shard_size, n)
+            rel = f"{name}/shard-{index:05d}.h5"
+            _write_shard(folder / rel, spec, name, index, data, start, stop, gzip, bar)
+            shards.append({"file": rel, "count": stop - start})
+    labels = data.labels.astype(np.int64)
+    return {
+        "count": n,
+        "shards": shards,
+        "class_counts": np.bincount(labels, minlength=len(spec.classes)).tolist(),
+        "group_counts": {a.name: _group_counts(labels, data.attrs[a.name].astype(np.int64),
+                                               len(spec.classes), len(a.groups))
+                         for a in spec.attributes},
+    }
+
+
 def write_dataset(out: Path, spec: DatasetSpec, splits: dict[str, SplitData], *,
                   shard_size: int = DEFAULT_SHARD_SIZE, gzip: int = 0, provenance: dict | None = None,
-                  force: bool = False, progress: bool = True) -> dict:
+                  force: bool = False, progress: bool = True, inputs: Sequence[Path] = ()) -> dict:
     """Writes a prepared dataset to ``out`` atomically and returns its manifest.
 
     Everything goes to a hidden sibling folder first; it is checked, then renamed to ``out``, so a
-    failed run leaves nothing behind. An existing ``out`` is replaced only with ``force``.
+    failed run leaves nothing behind. An existing ``out`` is replaced only as :func:`check_output`
+    allows (``force``, a prepared dataset, not one of ``inputs``). Temporary folders of killed runs
+    are removed first.
     """
     out = Path(out)
     if shard_size < 1:
         raise PrepError(f"--shard-size must be at least 1, got {shard_size}")
     if not 0 <= gzip <= 9:
         raise PrepError(f"--gzip must be in 0...9, got {gzip}")
-    if out.exists() and not force:
-        raise PrepError(f"output folder {out} already exists; choose another --out or pass --force")
+    check_output(out, force, inputs)
     _validate_in_memory(spec, splits)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    for name in remove_stale(out):
+        print(f"note: removed {out.parent / name}, left by a run that was killed", file=sys.stderr)
+    tmp = temporary_name(out, "tmp")
+    remove(tmp)
     try:
         tmp.mkdir()
-        mean, std = NORMALIZATIONS[spec.normalization]
-        manifest: dict = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "dataset": spec.dataset,
-            "task": {"name": spec.task_name, "classes": list(spec.classes)},
-            "attributes": {a.name: {"groups": list(a.groups)} for a in spec.attributes},
-            # JSON object order is lost by some parsers (Swift's JSONSerialization): say it explicitly.
-            "attribute_order": [a.name for a in spec.attributes],
-            "image": {"height": spec.height, "width": spec.width, "channels": 3,
-                      "layout": "HWC", "dtype": "uint8"},
-            "normalization": {"mean": mean, "std": std},
-            "splits": {},
-        }
+        manifest = _manifest_head(spec)
         for name in SPLITS:
-            data = splits[name]
-            n = len(data)
-            (tmp / name).mkdir()
-            shards = []
-            with tqdm(total=n, desc=f"{spec.dataset} {name}", unit="img", disable=not progress,
-                      file=sys.stderr) as bar:
-                for index, start in enumerate(range(0, n, shard_size)):
-                    stop = min(start + shard_size, n)
-                    rel = f"{name}/shard-{index:05d}.h5"
-                    _write_shard(tmp / rel, spec, name, index, data, start, stop, gzip, bar)
-                    shards.append({"file": rel, "count": stop - start})
-            labels = data.labels.astype(np.int64)
-            manifest["splits"][name] = {
-                "count": n,
-                "shards": shards,
-                "class_counts": np.bincount(labels, minlength=len(spec.classes)).tolist(),
-                "group_counts": {a.name: _group_counts(labels, data.attrs[a.name].astype(np.int64),
-                                                       len(spec.classes), len(a.groups))
-                                 for a in spec.attributes},
-            }
+            manifest["splits"][name] = _write_split(tmp, spec, name, splits[name], shard_size, gzip, progress)
         manifest["provenance"] = {
             "made_by": f"fairtune_prep {__version__}",
             "created": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -259,14 +303,14 @@ def write_dataset(out: Path, spec: DatasetSpec, splits: dict[str, SplitData], *,
             f.write("\n")
         check_dataset(tmp, read_images=False)
         if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            old = temporary_name(out, "old")
             out.rename(old)
             tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
+            remove(old)
         else:
             tmp.rename(out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove(tmp)
         raise
     return manifest
 

@@ -82,8 +82,14 @@ def test_existing_output_needs_force(tmp_path, capsys):
     rc, err = run(["ham10000", "--raw", str(root), "--out", str(tmp_path / "out")], capsys)
     assert rc == 1 and "already exists" in err
     assert (tmp_path / "out" / "keep.txt").exists()
+    # --force replaces only a prepared dataset: the user's own folder stays.
+    rc, err = run(["ham10000", "--raw", str(root), "--out", str(tmp_path / "out"), "--force"], capsys)
+    assert rc == 1 and "not a prepared dataset" in err and (tmp_path / "out" / "keep.txt").exists()
+    (tmp_path / "out" / "keep.txt").unlink()
+    (tmp_path / "out").rmdir()
+    assert run(["ham10000", "--raw", str(root), "--out", str(tmp_path / "out")], capsys)[0] == 0
     rc, _ = run(["ham10000", "--raw", str(root), "--out", str(tmp_path / "out"), "--force"], capsys)
-    assert rc == 0 and (tmp_path / "out" / "manifest.json").exists() and not (tmp_path / "out" / "keep.txt").exists()
+    assert rc == 0 and (tmp_path / "out" / "manifest.json").exists()
 
 
 def test_missing_metadata_file(tmp_path, capsys):
