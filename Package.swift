@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Randomness"),
         .target(name: "SafeTensors", dependencies: ["FileOutput"]),
-        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization", "Randomness"]),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Randomness"]),
         .target(name: "Optimization"),
 
         // MARK: - Training
@@ -33,7 +33,7 @@ let package = Package(
         // Metrics over predictions spread across MPI ranks (Metrics itself stays free of MPI).
         .target(name: "DistributedEvaluation", dependencies: ["Distributed", "Metrics"]),
 
-        .target(name: "Metrics", dependencies: ["JSON"]),
+        .target(name: "Metrics", dependencies: ["JSON", "Randomness"]),
 
         // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
@@ -59,12 +59,12 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
-        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "Training", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Randomness", "TestSupport"]),
     ]
 )
 

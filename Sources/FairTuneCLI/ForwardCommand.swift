@@ -33,7 +33,7 @@ let forwardCommand = Command(CommandSpec(
         throw ViTCommandError(description: "\(input.path): tensor 'x' has shape \(xInfo.shape); expected (B, C, H, H)")
     }
     let batch = xInfo.shape[0]
-    let (model, _) = try Checkpoint.load(path: try args.requiredString("weights"), options: .init(
+    let (model, _) = try PretrainedWeights.load(path: try args.requiredString("weights"), options: .init(
         heads: try args.int("num-heads", in: 1...4096), imageSize: xInfo.shape[2], loraRank: lora.rank,
         loraAlpha: lora.alpha))
     guard xInfo.shape[1] == model.config.channels else {

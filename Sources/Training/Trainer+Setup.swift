@@ -42,7 +42,7 @@ extension Trainer {
     /// set of the settings.
     static func loadModel(_ settings: TrainingSettings, classes: Int, trainSplit: DatasetSplit,
                           warn: (String) -> Void) throws -> (model: VisionTransformer, trainableFingerprint: String) {
-        let (model, _) = try Checkpoint.load(path: settings.weightsPath, options: .init(
+        let (model, _) = try PretrainedWeights.load(path: settings.weightsPath, options: .init(
             heads: settings.heads, imageSize: settings.imageSize, classes: classes,
             loraRank: settings.method == .lora ? settings.loraRank : 0,
             loraAlpha: settings.method == .lora ? settings.loraAlpha : nil, seed: settings.seed))
@@ -51,7 +51,7 @@ extension Trainer {
                 + "prepared datasets hold RGB images (3 channels)")
         }
         let maskBits = try settings.mask.map { text throws(ViTError) in
-            try parseMask(text, method: settings.method, depth: model.config.depth)
+            try PEFTMask(text, method: settings.method, depth: model.config.depth).bits
         }
         let trainable = try TrainableSet(layout: model.layout, method: settings.method, mask: maskBits)
         model.setTrainable(trainable)

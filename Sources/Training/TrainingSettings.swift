@@ -168,16 +168,3 @@ public struct TrainingSettings: Sendable {
         return url.standardizedFileURL.path
     }
 }
-
-extension Objective {
-    /// Whether a larger value is better (decides the best epoch of `--keep-best`).
-    public var higherIsBetter: Bool {
-        switch self {
-        case .auc, .accuracy, .balancedAccuracy, .worstGroupAUC, .worstGroupAccuracy, .equalizedOddsRatio,
-             .demographicParityRatio:
-            return true
-        case .loss, .calibrationError, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference:
-            return false
-        }
-    }
-}

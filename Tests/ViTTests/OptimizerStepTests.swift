@@ -1,4 +1,5 @@
 import Optimization
+import Training
 import SafeTensors
 import ViT
 import XCTest
@@ -9,9 +10,9 @@ final class OptimizerStepTests: XCTestCase {
     func runSteps(fixture: String, makeOptimizer: ([String: String]) throws -> Optimizer) throws {
         let expected = try Fixtures.open(fixture)
         let meta = expected.metadata
-        let model = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors")).model
         let method = try PEFTMethod(name: meta["method"]!)
-        let mask = try parseMask(meta["mask"]!, method: method, depth: model.config.depth)
+        let mask = try PEFTMask(meta["mask"]!, method: method, depth: model.config.depth).bits
         model.setTrainable(try TrainableSet(layout: model.layout, method: method, mask: mask))
         let groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: Double(meta["weight_decay"]!)!)
         XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.trainable.trainableCount)
@@ -48,7 +49,7 @@ final class OptimizerStepTests: XCTestCase {
     }
 
     func testSeparateDecaysForNormsBiasesAndEmbeddings() throws {
-        let model = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors")).model
         let groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: 0.05, normWeightDecay: 0,
                                                      biasWeightDecay: 0, embeddingWeightDecay: 0)
         XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.layout.count)

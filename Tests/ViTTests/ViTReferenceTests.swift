@@ -10,8 +10,8 @@ final class ViTReferenceTests: XCTestCase {
     static let logitTolerance = 1e-4
     static let gradientTolerance = 1e-3
 
-    func load(_ name: String, options: Checkpoint.Options = .init()) throws -> VisionTransformer {
-        try Checkpoint.load(path: Fixtures.path(name), options: options).0
+    func load(_ name: String, options: PretrainedWeights.Options = .init()) throws -> VisionTransformer {
+        try PretrainedWeights.load(path: Fixtures.path(name), options: options).model
     }
 
     func testForwardMatchesTimm() throws {
@@ -83,7 +83,7 @@ final class ViTReferenceTests: XCTestCase {
         let file = try Fixtures.open(fixture)
         let method = try PEFTMethod(name: file.metadata["method"]!)
         let maskText = file.metadata["mask"] ?? ""
-        let mask = maskText.isEmpty ? nil : try parseMask(maskText, method: method, depth: model.config.depth)
+        let mask = maskText.isEmpty ? nil : try PEFTMask(maskText, method: method, depth: model.config.depth).bits
         model.setTrainable(try TrainableSet(layout: model.layout, method: method, mask: mask))
         // Sentinel values in every gradient: frozen ones must keep them (nothing written).
         model.gradients.base.update(repeating: 7, count: model.gradients.count)
@@ -126,7 +126,7 @@ final class ViTReferenceTests: XCTestCase {
             }
         }
         // timm at image 48 loading the image-32 weights.
-        let (model, report) = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors"),
+        let (model, report) = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors"),
                                                   options: .init(imageSize: 48))
         XCTAssertEqual(report.resampledPositionEmbedding?.from, 4)
         XCTAssertEqual(report.resampledPositionEmbedding?.to, 6)
@@ -138,7 +138,7 @@ final class ViTReferenceTests: XCTestCase {
         let model = try load("sweep_lora_weights.safetensors")
         XCTAssertEqual(model.layout.loraRank, 2)
         XCTAssertEqual(model.layout.loraAlpha, 4)
-        let merged = Checkpoint.mergedQKVWeights(model)
+        let merged = PretrainedWeights.mergedQKVWeights(model)
         let expected = try Fixtures.open("sweep_lora_merged.safetensors")
         for i in 0..<model.config.depth {
             let ours = try XCTUnwrap(merged[model.layout.blocks[i].qkvWeight])
@@ -146,10 +146,10 @@ final class ViTReferenceTests: XCTestCase {
         }
         // The exported file is a plain timm state dict giving the LoRA model's logits.
         let dir = try Fixtures.temporaryDirectory(self)
-        try Checkpoint.save(model, to: dir + "/merged.safetensors")
+        try PretrainedWeights.save(model, to: dir + "/merged.safetensors")
         let exported = try SafeTensorsFile(path: dir + "/merged.safetensors")
         XCTAssertFalse(exported.tensors.contains { $0.name.contains("lora") })
-        let plain = try Checkpoint.load(path: dir + "/merged.safetensors").0
+        let plain = try PretrainedWeights.load(path: dir + "/merged.safetensors").model
         XCTAssertEqual(plain.layout.loraRank, 0)
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         let expectedLogits = try Fixtures.open("sweep_method_lora.safetensors").floats("logits")
