@@ -108,4 +108,14 @@ extension Trainer {
                           kind: settings.warmupMethod == .constant ? .constant : .linear),
             totalSteps: settings.epochs)
     }
+
+    /// Refuses a setting whose training step cannot fit in memory, before anything is allocated.
+    static func checkMemory(model: VisionTransformer, localBatch: Int, settings: TrainingSettings) throws(TrainingError) {
+        let need = VisionTransformer.trainingBytesUpperBound(layout: model.layout, batch: localBatch)
+        guard let limit = MemoryLimit.availableBytes(), need > limit else { return }
+        throw .invalidSetting(setting: settings.imageSize != nil ? "image-size" : "batch-size", message:
+            "a training step on \(localBatch) images of \(model.config.imageSize)x\(model.config.imageSize) "
+            + "(\(model.config.tokens) tokens) needs up to \(MemoryLimit.gib(need)); this process may use \(MemoryLimit.gib(limit)). "
+            + "Lower --batch-size or --image-size, or run on more ranks")
+    }
 }

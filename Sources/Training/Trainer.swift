@@ -136,6 +136,7 @@ public final class Trainer {
             throw TrainingError.invalidSetting(setting: "batch-size", message: "the global batch \(settings.globalBatchSize) "
                 + "exceeds the \(trainSplit.count) training samples; no full batch to train on")
         }
+        try Self.checkMemory(model: model, localBatch: localBatch, settings: settings)
         let size = model.config.imageSize
         let norm = settings.normalization ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
         trainLoader = BatchLoader(split: trainSplit, transform: .training(size: size, mean: norm.mean, std: norm.std),

@@ -148,4 +148,13 @@ import Training
         #expect(throws: TrainingError.notARunDirectory(directory: out, example: "metrics.jsonl")) { try trainer(settings(out: out)).run() }
         #expect(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8) == "mine")
     }
+
+    /// An image size whose step cannot fit is refused with the estimate before any allocation.
+    @Test func anImpossibleImageSizeIsRefusedWithTheEstimate() throws {
+        var run = settings(out: FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path)
+        run.imageSize = 4096
+        let error = #expect(throws: TrainingError.self) { try trainer(run) }
+        #expect(error?.description.contains("needs up to") == true && error?.description.contains("image-size") == true,
+                "\(String(describing: error))")
+    }
 }
