@@ -2,6 +2,7 @@ import Optimization
 import Training
 import SafeTensors
 import ViT
+import TestSupport
 import XCTest
 
 /// Two optimizer steps of the 4-block model with an auto_peft2 mask against torch.optim
@@ -28,7 +29,7 @@ final class OptimizerStepTests: XCTestCase {
         for (index, view) in model.layout.views.enumerated() {
             let ours = model.parameterValues(index)
             if model.trainable.contains(index) {
-                let error = Fixtures.relativeError(ours, try expected.floats("param.\(view.name)"))
+                let error = TestSupport.relativeError(ours, try expected.floats("param.\(view.name)"))
                 XCTAssertLessThan(error, 1e-5, "\(fixture) param.\(view.name)")
             } else {
                 XCTAssertEqual(ours, try original.floats(view.name), "\(fixture): frozen \(view.name) changed")

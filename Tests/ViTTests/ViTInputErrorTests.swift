@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 @testable import ViT
+import TestSupport
 import XCTest
 
 /// Bad checkpoints and masks give errors that name the tensor or the bit; saving round-trips.
@@ -54,7 +55,7 @@ final class ViTInputErrorTests: XCTestCase {
         // B = 0: the model computes exactly what the base weights do.
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         let expected = try Fixtures.open("sweep_io.safetensors").floats("logits")
-        XCTAssertLessThan(Fixtures.relativeError(model.logits(batch.images, batch: batch.batch), expected), 1e-4)
+        XCTAssertLessThan(TestSupport.relativeError(model.logits(batch.images, batch: batch.batch), expected), 1e-4)
     }
 
     func testHeadCountDefaultsToWidthOver64WithoutMetadata() throws {
