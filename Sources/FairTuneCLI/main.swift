@@ -11,6 +11,7 @@ let tool = Command(group: "fairtune", summary: """
     Version \(fairtuneVersion).
     """, subcommands: [
     envCommand,
+    initCommand,
     forwardCommand,
     Command(group: "fairtune bench", summary: "Measure speed on this machine.",
             subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand]),

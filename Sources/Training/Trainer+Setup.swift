@@ -8,6 +8,10 @@ import ViT
 extension Trainer {
     /// The dataset's index of each `--attribute`.
     static func attributeIndices(_ settings: TrainingSettings, known: [String]) throws(TrainingError) -> [Int] {
+        if settings.attributes.isEmpty && !known.isEmpty {
+            throw .invalidSetting(setting: "attribute", message: "the dataset \(settings.dataDirectory) has sensitive attributes "
+                + "(\(known.joined(separator: ", "))); name at least one with --attribute")
+        }
         let indices = try settings.attributes.map { name throws(TrainingError) in
             guard let i = known.firstIndex(of: name) else {
                 throw .invalidSetting(setting: "attribute", message: "the dataset \(settings.dataDirectory) has no attribute '\(name)'; "

@@ -139,8 +139,14 @@ public final class Trainer {
         try Self.checkMemory(model: model, localBatch: localBatch, settings: settings)
         let size = model.config.imageSize
         let norm = settings.normalization ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
-        trainLoader = BatchLoader(split: trainSplit, transform: .training(size: size, mean: norm.mean, std: norm.std),
-                                  batchSize: localBatch, seed: settings.seed, workers: settings.workers)
+        let augmentation: ImageTransform
+        switch settings.augmentation {
+        case .reference: augmentation = .training(size: size, mean: norm.mean, std: norm.std)
+        case .flip: augmentation = .flipping(size: size, probability: 0.5, mean: norm.mean, std: norm.std)
+        case .none: augmentation = .flipping(size: size, probability: 0, mean: norm.mean, std: norm.std)
+        }
+        trainLoader = BatchLoader(split: trainSplit, transform: augmentation, batchSize: localBatch, seed: settings.seed,
+                                  workers: settings.workers)
         let evalTransform = ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)
         let (batch, workers) = (localBatch, settings.workers)
         evalLoader = { split in BatchLoader(split: split, transform: evalTransform, batchSize: batch, workers: workers) }
