@@ -21,6 +21,8 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
+        // One writer per run directory (a lock file; leaf apart from the JSON record it holds).
+        .target(name: "RunLock", dependencies: ["JSON"]),
         .target(name: "JSON"),
         .target(name: "Randomness"),
         .target(name: "SafeTensors", dependencies: ["FileOutput"]),
@@ -47,6 +49,7 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
+        .executableTarget(name: "fairtune-lock-check", dependencies: ["RunLock"], path: "Tests/LockCheck"),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -54,6 +57,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["JSON", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
+        .testTarget(name: "RunLockTests", dependencies: ["RunLock", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
