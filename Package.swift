@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Optimization"),
 
         // MARK: - Training
-        .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "Tensor"]),
+        .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "Optimization", "SafeTensors", "FileOutput", "RunLock", "Tensor"]),
 
         .target(name: "Metrics", dependencies: ["JSON"]),
 
@@ -43,7 +43,7 @@ let package = Package(
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
+                                         "SafeTensors", "ViT", "FileOutput", "RunLock", "Training", "Optimization", "Randomness"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
