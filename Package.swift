@@ -16,7 +16,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: - Safe wrappers
-        .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+        .target(name: "HDF5IO", dependencies: ["CHDF5", "FileOutput"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
 
         // MARK: - Data
-        .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
+        .target(name: "Dataset", dependencies: ["HDF5IO", "JSON", "FileOutput", "Randomness"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",

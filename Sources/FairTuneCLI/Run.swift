@@ -1,6 +1,7 @@
 import Arguments
 import Foundation
 import Tensor
+import Training
 
 /// The version printed by `fairtune --version` and recorded in run files.
 let fairtuneVersion = "0.1.0"
@@ -68,7 +69,11 @@ func restartWithFastBLASIfNeeded() {
                                                   coreName: chosen) else { return }
     setenv("OPENBLAS_CORETYPE", core, 1)
     setenv("FAIRTUNE_SET_CORETYPE", "1", 1)
+    // exec resets the stop handlers; a stop arriving meanwhile waits for the new image's handlers.
+    let deferring = StopRequest.isInstalled
+    if deferring { StopRequest.deferSignals() }
     execv("/proc/self/exe", CommandLine.unsafeArgv)
     // exec failed: keep running on the slower kernels; `fairtune env` shows the core in use.
+    if deferring { StopRequest.undeferSignals() }
     unsetenv("OPENBLAS_CORETYPE")
 }

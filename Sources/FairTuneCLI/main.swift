@@ -1,6 +1,12 @@
 import Arguments
 import Foundation
 import Tensor
+import Training
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+// Training stops cleanly (checkpoint, exit 75) on SIGTERM/SIGUSR1: take the signals before anything
+// else, so one sent in the first milliseconds (a Slurm preemption) is never a kill.
+if arguments.first == "train" { StopRequest.install() }
 
 // OpenBLAS reads OPENBLAS_CORETYPE only while loading, before main runs; restarting is the only
 // way to get its AVX-512 kernels on CPUs it does not know. Done before MPI starts.
@@ -20,7 +26,6 @@ let tool = Command(group: "fairtune", summary: """
     exportCommand,
 ])
 
-let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--version"] {
     print("fairtune \(fairtuneVersion)")
     exit(0)

@@ -7,13 +7,58 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
     public let objectID: hid_t
     public let objectPath: String
 
+    /// The byte just past the dataset's stored data in the file (nil for a dataset of a file
+    /// opened for writing, whose storage still grows).
+    private let storageEnd: Int?
+
     init(file: HDF5File, id: hid_t, path: String) {
         self.file = file
         self.objectID = id
         self.objectPath = path
+        self.storageEnd = file.isReadOnly ? Self.storageEnd(of: id) : nil
     }
 
-    deinit { H5Dclose(objectID) }
+    deinit {
+        HDF5Library.silenceErrorsOnThisThread()
+        H5Dclose(objectID)
+    }
+
+    /// The end of the last stored chunk (or of the contiguous block); 0 when nothing is stored.
+    private static func storageEnd(of id: hid_t) -> Int {
+        HDF5Library.silenceErrorsOnThisThread()
+        let dcpl = H5Dget_create_plist(id)
+        defer { H5Pclose(dcpl) }
+        guard H5Pget_layout(dcpl) == H5D_CHUNKED else {
+            let offset = H5Dget_offset(id)
+            return offset == shim_HADDR_UNDEF() ? 0 : Int(offset) + Int(H5Dget_storage_size(id))
+        }
+        let space = H5Dget_space(id)
+        defer { H5Sclose(space) }
+        var chunks: hsize_t = 0
+        guard H5Dget_num_chunks(id, space, &chunks) >= 0 else { return 0 }
+        var coordinates = [hsize_t](repeating: 0, count: 32)
+        var end = 0
+        for index in 0..<chunks {
+            var filter: UInt32 = 0
+            var address: haddr_t = 0
+            var size: hsize_t = 0
+            if H5Dget_chunk_info(id, space, index, &coordinates, &filter, &address, &size) >= 0, address != shim_HADDR_UNDEF() {
+                end = Swift.max(end, Int(address) + Int(size))
+            }
+        }
+        return end
+    }
+
+    /// Throws when the file is now shorter than the dataset's stored data: HDF5 reads the missing
+    /// bytes of a file truncated while open as zeros, without an error.
+    private func requireStorageIntact() throws(HDF5Error) {
+        guard let storageEnd, storageEnd > 0 else { return }
+        let size = file.currentSize()
+        if let size, size < storageEnd {
+            throw .readFailed(file: file.path, path: objectPath,
+                              reason: "the file is \(size) bytes but its data end at byte \(storageEnd): it was truncated")
+        }
+    }
 
     /// The current extent, outermost dimension first.
     public var shape: [Int] {
@@ -106,6 +151,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         if H5Dread(objectID, T.nativeType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer.baseAddress) < 0 {
             throw .readFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
         }
+        try requireStorageIntact()
     }
 
     /// Reads a one-dimensional dataset of strings (variable-length or fixed-length, as h5py writes).

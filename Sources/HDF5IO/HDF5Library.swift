@@ -7,6 +7,10 @@ import Glibc
 enum HDF5Library {
     /// Silences HDF5's own error printing once; failures become `HDF5Error`s instead.
     static let initialized: Bool = {
+        // No library shutdown at exit: it would invalidate every handle while batch-loader threads
+        // still hold datasets, and their later H5Dclose calls print "not a dataset ID" stacks.
+        // Files are closed by their owners; the system releases the rest at exit.
+        H5dont_atexit()
         H5open()
         H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
         return true

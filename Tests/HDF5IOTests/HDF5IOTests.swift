@@ -215,3 +215,24 @@ private func pixel(_ i: Int, _ y: Int, _ x: Int, _ c: Int) -> UInt8 { UInt8((i *
         try file.flush()
     }
 }
+
+/// Only regular files are opened: HDF5 itself would block on a FIFO until a writer appears.
+@Suite struct HDF5SpecialFileTests {
+    @Test func aFIFOADirectoryAndALinkLoopAreRefusedWithoutBlocking() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("HDF5IOTests")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("shard.h5").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let loop = dir.appendingPathComponent("loop.h5").path
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+        let cases = [(fifo, "FIFO"), (dir.path, "directory"), (loop, "loop of symbolic links")]
+        for (path, words) in cases {
+            #expect {
+                _ = try HDF5File(path: path)
+            } throws: { error in
+                guard case let .cannotOpen(file, reason)? = error as? HDF5Error else { return false }
+                return file == path && reason.contains(words)
+            }
+        }
+    }
+}
