@@ -57,8 +57,9 @@ let forwardCommand = Command(CommandSpec(
         let labels = try labelFile.int64s("labels").map { Int32(clamping: $0) }
         let classWeights = try args.string("class-weights").map { text in
             let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == model.config.classes, values.allSatisfy({ $0 >= 0 }) else {
-                throw ViTCommandError(description: "--class-weights '\(text)': expected \(model.config.classes) non-negative numbers")
+            guard values.count == model.config.classes, values.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                let negative = values.first { !($0.isFinite && $0 >= 0) }.map { " (\($0) is not)" } ?? ""
+                throw ViTCommandError(description: "--class-weights '\(text)': expected \(model.config.classes) finite numbers >= 0, one per class\(negative)")
             }
             return values
         }
