@@ -5,7 +5,8 @@ import Training
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 // Training stops cleanly (checkpoint, exit 75) on SIGTERM/SIGUSR1: take the signals before anything
-// else, so one sent in the first milliseconds (a Slurm preemption) is never a kill.
+// else (before MPI starts, before the data are opened), so a stop in the first milliseconds (a
+// Slurm preemption) is never a kill. Only the dynamic loader runs before this line.
 if arguments.first == "train" { StopRequest.install() }
 
 // OpenBLAS reads OPENBLAS_CORETYPE only while loading, before main runs; restarting is the only
