@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
         .executableTarget(name: "fairtune-lock-check", dependencies: ["RunLock"], path: "Tests/LockCheck"),
+        .executableTarget(name: "fairtune-hdf5-exit-check", dependencies: ["HDF5IO"], path: "Tests/HDF5ExitCheck"),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -236,3 +236,17 @@ private func pixel(_ i: Int, _ y: Int, _ x: Int, _ c: Int) -> UInt8 { UInt8((i *
         }
     }
 }
+
+/// A dataset released after the process began to exit (a loader thread outliving a stopped run)
+/// closes quietly: HDF5 is not shut down at exit, so the handle is still valid.
+@Suite struct HDF5ExitTests {
+    static let helper = TestSupport.builtExecutable("fairtune-hdf5-exit-check")
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: helper.path), "fairtune-hdf5-exit-check is not built"))
+    func aDatasetClosedDuringExitPrintsNothing() throws {
+        let shard = TestSupport.fixtures("data").appendingPathComponent("tiny/train/shard-00000.h5").path
+        let result = try TestSupport.run(Self.helper, [shard, "images"])
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}
