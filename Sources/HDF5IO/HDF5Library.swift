@@ -56,6 +56,7 @@ enum HDF5Library {
 
     /// The linked HDF5 library version, e.g. `1.10.8`.
     static var version: String {
+        _ = initialized
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         H5get_libversion(&major, &minor, &release)
         return "\(major).\(minor).\(release)"
