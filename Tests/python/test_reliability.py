@@ -333,3 +333,22 @@ def test_negative_class_weights_say_what_is_wrong(data, tmp_path, command):
                           tmp_path / "out.safetensors", "--class-weights", "-1,2")
     assert_refused(result, "--class-weights" if command == "forward" else "class-weights", "-1")
     assert "needs a value" not in result.stderr
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(tmp_path):
+    rows = [line.split(",") for line in PREDICTIONS.read_text().splitlines()]
+    columns = [rows[0].index(name) for name in ("label", "score", "sex")]
+    text = "\n".join(",".join(row[c] for c in columns) for row in rows) + "\n"
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    plain.write_text(text)
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    expected = fairtune("metrics", "--predictions", plain, "--group-column", "sex")
+    result = fairtune("metrics", "--predictions", marked, "--group-column", "sex")
+    assert expected.returncode == 0 and result.returncode == 0, result.stderr
+    assert result.stdout.replace(str(marked), "FILE") == expected.stdout.replace(str(plain), "FILE")
+
+
+def test_fifo_predictions_are_an_error_not_a_hang(tmp_path):
+    fifo = tmp_path / "predictions.csv"
+    os.mkfifo(fifo)
+    assert_refused(fairtune("metrics", "--predictions", fifo, timeout=60), fifo, "FIFO")
