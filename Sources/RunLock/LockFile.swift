@@ -20,10 +20,14 @@ enum LockFile {
             if errno == EEXIST { return false }
             throw .cannotCreate(lockFile: path, reason: String(cString: strerror(errno)))
         }
-        let record = JSONValue.object([
+        var fields: [(String, JSONValue)] = [
             ("host", .string(holder.host)), ("pid", .number(Double(holder.pid))),
             ("started", .string(holder.started)), ("token", .string(holder.token)),
-        ]).rendered() + "\n"
+        ]
+        if let job = holder.slurmJob {
+            fields += [("slurm_job", .string(job)), ("slurm_restart", .number(Double(holder.slurmRestart)))]
+        }
+        let record = JSONValue.object(fields).rendered() + "\n"
         let bytes = Array(record.utf8)
         let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress!, $0.count) }
         let synced = fsync(descriptor) == 0
@@ -55,11 +59,12 @@ enum LockFile {
               let started = json["started"]?.stringValue, let token = json["token"]?.stringValue,
               let pid32 = Int32(exactly: pid)
         else { return .incomplete }
-        return .holder(.init(host: host, pid: pid32, started: started, token: token))
+        return .holder(.init(host: host, pid: pid32, started: started, token: token, slurmJob: json["slurm_job"]?.stringValue,
+                             slurmRestart: json["slurm_restart"]?.intValue ?? 0))
     }
 
-    /// Why the lock in `state` may be taken over, or nil while its holder may be alive.
-    static func staleness(of state: State, path: String, staleAfter: Double) -> String? {
+    /// Why the lock in `state` may be taken over by `taker`, or nil while its holder may be alive.
+    static func staleness(of state: State, path: String, staleAfter: Double, for taker: RunDirectoryLock.Holder) -> String? {
         let age = age(path) ?? 0
         switch state {
         case .missing:
@@ -67,6 +72,9 @@ enum LockFile {
         case .incomplete:
             return age > staleAfter ? "an unfinished lock file untouched for \(Int(age)) s" : nil
         case let .holder(holder):
+            if let job = holder.slurmJob, job == taker.slurmJob, taker.slurmRestart > holder.slurmRestart {
+                return "left by run \(holder.slurmRestart) of Slurm job \(job), which was requeued"
+            }
             if holder.host == hostName() {
                 return kill(holder.pid, 0) != 0 && errno == ESRCH ? "process \(holder.pid) on this host is gone" : nil
             }
@@ -77,7 +85,8 @@ enum LockFile {
     /// Removes the stale lock at `path` if it still is the one that was judged stale (`expected`).
     /// Only the process that creates `<lock>.break` may remove it; a breaker left by a dead process
     /// is removed once older than `staleAfter`.
-    static func breakStale(_ path: String, expected: State, reason: String, staleAfter: Double) throws(RunDirectoryLockError) {
+    static func breakStale(_ path: String, expected: State, reason: String, staleAfter: Double,
+                           for taker: RunDirectoryLock.Holder) throws(RunDirectoryLockError) {
         if expected == .missing { return }
         let breaker = path + ".break"
         let descriptor = open(breaker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -90,7 +99,7 @@ enum LockFile {
         defer { unlink(breaker) }
         let current = try read(path)
         // Still the same stale lock (a fresh one has a new token, an unfinished one may have been completed).
-        guard current == expected, staleness(of: current, path: path, staleAfter: staleAfter) != nil else { return }
+        guard current == expected, staleness(of: current, path: path, staleAfter: staleAfter, for: taker) != nil else { return }
         if unlink(path) != 0 && errno != ENOENT {
             throw .cannotCreate(lockFile: path, reason: "removing the stale lock (\(reason)): \(String(cString: strerror(errno)))")
         }

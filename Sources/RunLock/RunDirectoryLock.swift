@@ -7,8 +7,9 @@ import JSON
 ///
 /// `flock` is not honoured on every parallel file system; exclusive creation is. A lock is taken
 /// over only when provably stale: its holder ran on this host and that pid is gone, or it ran on
-/// another host and has not been refreshed for `staleAfter` seconds. Released by `release()` or
-/// when the value is destroyed.
+/// another host and has not been refreshed for `staleAfter` seconds, or it ran in an earlier run of
+/// the same Slurm job (requeued: Slurm ended every process of that run first). Released by
+/// `release()` or when the value is destroyed.
 public final class RunDirectoryLock: @unchecked Sendable {
     /// The lock file's name inside the directory.
     public static let fileName = "fairtune.lock"
@@ -23,6 +24,10 @@ public final class RunDirectoryLock: @unchecked Sendable {
         public var started: String
         /// Random per lock, so a holder recognises its own file.
         public var token: String
+        /// The Slurm job (`cluster/job id`) the holder ran in, if any.
+        public var slurmJob: String?
+        /// How often that job had been requeued (`SLURM_RESTART_COUNT`, 0 when unset).
+        public var slurmRestart: Int = 0
     }
 
     /// The lock file's path.
@@ -40,10 +45,15 @@ public final class RunDirectoryLock: @unchecked Sendable {
     ///   - refreshEvery: seconds between refreshes of the lock file's modification time.
     /// - Throws: `RunDirectoryLockError.held` while another live process holds it;
     ///   `.cannotCreate`/`.cannotRead` for file system failures.
-    public init(directory: String, staleAfter: Double = 600, refreshEvery: Double = 30) throws(RunDirectoryLockError) {
+    ///   - environment: where the Slurm job id and restart count are read (a lock left by an earlier
+    ///     run of the same requeued job is stale wherever it ran).
+    public init(directory: String, staleAfter: Double = 600, refreshEvery: Double = 30,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(RunDirectoryLockError) {
         path = (directory as NSString).appendingPathComponent(Self.fileName)
         holder = Holder(host: LockFile.hostName(), pid: getpid(), started: LockFile.now(),
-                        token: String(UInt64.random(in: 0...UInt64.max), radix: 16))
+                        token: String(UInt64.random(in: 0...UInt64.max), radix: 16),
+                        slurmJob: environment["SLURM_JOB_ID"].map { (environment["SLURM_CLUSTER_NAME"] ?? "") + "/" + $0 },
+                        slurmRestart: environment["SLURM_RESTART_COUNT"].flatMap { Int($0) } ?? 0)
         try acquire(staleAfter: staleAfter)
         startRefreshing(every: refreshEvery)
     }
@@ -79,13 +89,13 @@ public final class RunDirectoryLock: @unchecked Sendable {
         for _ in 0..<8 {
             if try LockFile.create(path, holder: holder) { return }
             let state = try LockFile.read(path)
-            guard let staleness = LockFile.staleness(of: state, path: path, staleAfter: staleAfter) else {
+            guard let staleness = LockFile.staleness(of: state, path: path, staleAfter: staleAfter, for: holder) else {
                 if case let .holder(current) = state {
                     throw .held(lockFile: path, holder: current, secondsSinceRefresh: LockFile.age(path) ?? 0)
                 }
                 throw .held(lockFile: path, holder: nil, secondsSinceRefresh: LockFile.age(path) ?? 0)
             }
-            try LockFile.breakStale(path, expected: state, reason: staleness, staleAfter: staleAfter)
+            try LockFile.breakStale(path, expected: state, reason: staleness, staleAfter: staleAfter, for: holder)
         }
         throw .cannotCreate(lockFile: path, reason: "the lock kept changing hands; try again")
     }

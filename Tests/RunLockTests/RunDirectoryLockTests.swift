@@ -142,3 +142,35 @@ private let helperBuilt = FileManager.default.isExecutableFile(atPath: TestSuppo
         }
     }
 }
+
+@Suite struct SlurmRequeueTests {
+    /// A fresh lock of another host written by `job` in its run `restart`.
+    private func writeLock(in dir: URL, job: String, restart: Int) throws {
+        let record = #"{"host": "node-elsewhere-5", "pid": 99, "started": "2026-11-30T10:00:00Z", "token": "b0b", "#
+            + #""slurm_job": "\#(job)", "slurm_restart": \#(restart)}"#
+        try record.write(to: dir.appendingPathComponent(RunDirectoryLock.fileName), atomically: false, encoding: .utf8)
+    }
+
+    @Test func aLockOfAnEarlierRunOfTheSameRequeuedJobIsTakenOver() throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeLock(in: dir, job: "hpc/4242", restart: 0)
+        let requeued = ["SLURM_CLUSTER_NAME": "hpc", "SLURM_JOB_ID": "4242", "SLURM_RESTART_COUNT": "1"]
+        let lock = try RunDirectoryLock(directory: dir.path, environment: requeued)
+        #expect(lock.holder.slurmJob == "hpc/4242" && lock.holder.slurmRestart == 1)
+        lock.release()
+    }
+
+    @Test(arguments: [["SLURM_CLUSTER_NAME": "hpc", "SLURM_JOB_ID": "4242"],
+                      ["SLURM_CLUSTER_NAME": "hpc", "SLURM_JOB_ID": "4243", "SLURM_RESTART_COUNT": "1"],
+                      ["SLURM_CLUSTER_NAME": "other", "SLURM_JOB_ID": "4242", "SLURM_RESTART_COUNT": "1"],
+                      [:]])
+    func theSameRunAnotherJobOrNoJobIsRefused(environment: [String: String]) throws {
+        let dir = try TestSupport.makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeLock(in: dir, job: "hpc/4242", restart: 0)
+        #expect(throws: RunDirectoryLockError.self) {
+            _ = try RunDirectoryLock(directory: dir.path, environment: environment)
+        }
+    }
+}
