@@ -223,9 +223,12 @@ final class TruncatedShardTests: XCTestCase {
         for index in 0..<10 {
             do {
                 try train.readImage(index, into: buffer)
-                // A sample whose bytes survived must still read back exactly.
+                // A sample whose bytes survived must still read back exactly (never zeros).
                 let n = Fixtures.number(ofSample: train.sampleIDs[index])
-                XCTAssertEqual(buffer[0], Fixtures.pixel(sample: n, y: 0, x: 0, c: 0))
+                var mismatches = 0
+                for y in 0..<height { for x in 0..<width { for c in 0..<3
+                    where buffer[(y * width + x) * 3 + c] != Fixtures.pixel(sample: n, y: y, x: x, c: c) { mismatches += 1 } } }
+                XCTAssertEqual(mismatches, 0, "sample \(index) read with wrong pixels")
             } catch {
                 failures += 1
                 guard case let .unreadableSample("train", i, id, .readFailed(file, "images", _)) = error else {
@@ -237,7 +240,7 @@ final class TruncatedShardTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("truncated") && "\(error)".contains("sample '\(id)'"), "\(error)")
             }
         }
-        XCTAssertEqual(failures, 10, "every read of the truncated shard fails")
+        XCTAssertGreaterThanOrEqual(failures, 5, "the reads of the lost half of the shard fail")
     }
 
     /// Rewrites a shard with uncompressed images (data-prep's default), where a truncation leaves
