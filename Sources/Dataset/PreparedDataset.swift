@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import HDF5IO
 
@@ -34,9 +35,9 @@ public final class PreparedDataset: Sendable {
             var shards: [HDF5Dataset] = []
             for (index, shard) in split.shards.enumerated() {
                 let path = (directory as NSString).appendingPathComponent(shard.file)
-                guard FileManager.default.fileExists(atPath: path) else {
+                do { try InputFile.requireRegular(path) } catch {
                     throw .invalidShard(file: path, field: "/", expected: "the shard listed as splits.\(split.name).shards[\(index)] in \(manifestPath)",
-                                        found: "no such file")
+                                        found: error.reason)
                 }
                 let contents = try ShardReader.read(path: path, split: split.name, index: index,
                                                     expectedCount: shard.count, manifest: manifest)
