@@ -101,7 +101,11 @@ public enum PretrainedWeights {
     ///   wrong-shaped tensor (damaged files raise SafeTensors' errors, wrapped likewise).
     public static func load(path: String, options: Options = Options()) throws(ViTError) -> (model: VisionTransformer, report: Report) {
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw .checkpoint(path: path, message: error.description) }
+        do {
+            file = try SafeTensorsFile(path: path)
+            // A NaN in the weights would show up only as a diverged loss; name the tensor instead.
+            try file.requireFinite()
+        } catch { throw .checkpoint(path: path, message: error.description) }
         let (config, fileImageSize, loraRank, loraAlpha) = try inferConfig(file, options: options)
         let layout = ParameterLayout(config: config, loraRank: loraRank, loraAlpha: loraAlpha)
         let model = VisionTransformer(layout: layout)

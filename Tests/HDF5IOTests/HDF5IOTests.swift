@@ -217,3 +217,38 @@ private func pixel(_ i: Int, _ y: Int, _ x: Int, _ c: Int) -> UInt8 { UInt8((i *
         try file.flush()
     }
 }
+
+/// Only regular files are opened: HDF5 itself would block on a FIFO until a writer appears.
+@Suite struct HDF5SpecialFileTests {
+    @Test func aFIFOADirectoryAndALinkLoopAreRefusedWithoutBlocking() throws {
+        let dir = try TestSupport.makeTemporaryDirectory("HDF5IOTests")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("shard.h5").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let loop = dir.appendingPathComponent("loop.h5").path
+        try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
+        let cases = [(fifo, "FIFO"), (dir.path, "directory"), (loop, "loop of symbolic links")]
+        for (path, words) in cases {
+            #expect {
+                _ = try HDF5File(path: path)
+            } throws: { error in
+                guard case let .cannotOpen(file, reason)? = error as? HDF5Error else { return false }
+                return file == path && reason.contains(words)
+            }
+        }
+    }
+}
+
+/// A dataset released after the process began to exit (a loader thread outliving a stopped run)
+/// closes quietly: HDF5 is not shut down at exit, so the handle is still valid.
+@Suite struct HDF5ExitTests {
+    static let helper = TestSupport.builtExecutable("fairtune-hdf5-exit-check")
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: helper.path), "fairtune-hdf5-exit-check is not built"))
+    func aDatasetClosedDuringExitPrintsNothing() throws {
+        let shard = TestSupport.fixtures("data").appendingPathComponent("tiny/train/shard-00000.h5").path
+        let result = try TestSupport.run(Self.helper, [shard, "images"])
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}

@@ -22,12 +22,18 @@ public enum TestSupport {
     /// runner, or `.build/debug/fairtune`.
     public static var fairtuneBinary: URL {
         if let path = ProcessInfo.processInfo.environment["FAIRTUNE_BIN"] { return URL(fileURLWithPath: path) }
+        return builtExecutable("fairtune")
+    }
+
+    /// An executable product built with the tests (`fairtune`, `fairtune-lock-check`, ...): the one
+    /// next to the test runner, or under `.build/debug`.
+    public static func builtExecutable(_ name: String) -> URL {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         for dir in [runner.deletingLastPathComponent(), runner.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("fairtune")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        return repositoryRoot.appendingPathComponent(".build/debug/fairtune")
+        return repositoryRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
     /// What a finished process left.
