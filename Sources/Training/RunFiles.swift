@@ -2,6 +2,7 @@ import Dataset
 import FileOutput
 import Foundation
 import JSON
+import RunLock
 import Metrics
 
 /// The files of a run directory, all written atomically by rank 0:
@@ -39,7 +40,8 @@ public struct RunFiles: Sendable {
     public func checkIsRunDirectory() throws(TrainingError) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         let own: Set<String> = ["config.json", "result.json", "checkpoint.safetensors"]
-        let visible = entries.filter { !$0.hasPrefix(".") }
+        // Hidden files (temporary siblings) and the run's own lock do not make a folder someone else's.
+        let visible = entries.filter { !$0.hasPrefix(".") && !$0.hasPrefix(RunDirectoryLock.fileName) }
         guard !visible.isEmpty, own.isDisjoint(with: visible) else { return }
         throw .notARunDirectory(directory: directory, example: visible.sorted()[0])
     }

@@ -4,6 +4,7 @@ import Foundation
 import Metrics
 import JSON
 import Optimization
+import RunLock
 import ViT
 
 /// Data-parallel fine-tuning of a ViT over MPI ranks, with validation metrics every epoch,
@@ -176,8 +177,8 @@ public final class Trainer {
     ///   there (a pruned trial). Other ranks follow rank 0's answer.
     /// - Throws: file, data and MPI errors; `TrainingError.replicasDiffer` if the ranks' weights part.
     public func run(afterEpoch: ((EpochSummary) -> EpochDecision)? = nil) throws -> Outcome {
-        if world.isRoot { try files.create() }
-        try world.barrier()
+        let lock = try lockRunDirectory()
+        defer { lock?.release() }
         if let earlier = try earlierEnding() { return earlier }
         var state = try startOrResume()
         printSettings()
@@ -197,6 +198,26 @@ public final class Trainer {
             }
         }
         return try endCompleted(state: state)
+    }
+
+    /// Creates the run directory and takes its lock (rank 0): one writer per run directory, also
+    /// across nodes sharing a file system. Every rank learns whether it worked before going on.
+    private func lockRunDirectory() throws -> RunDirectoryLock? {
+        var lock: RunDirectoryLock?
+        var failure: Error?
+        if world.isRoot {
+            do {
+                try files.create()
+                lock = try RunDirectoryLock(directory: files.directory)
+            } catch { failure = error }
+        }
+        var failed = [failure == nil ? 0.0 : 1.0]
+        try world.broadcast(&failed)
+        if let failure { throw failure }
+        if failed[0] > 0 {
+            throw TrainingError.runFile(path: files.directory, message: "rank 0 could not create or lock the run directory (its message is above)")
+        }
+        return lock
     }
 
     /// The ending recorded by an earlier session that finished this run directory, if any; checks

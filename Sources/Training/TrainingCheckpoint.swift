@@ -144,7 +144,10 @@ public struct TrainingCheckpoint: Equatable {
     public static func read(path: String, model: VisionTransformer, trainableFingerprint: String)
         throws(TrainingError) -> (TrainingCheckpoint, OptimizerState) {
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw .checkpointMismatch(path: path, message: error.description) }
+        do {
+            file = try SafeTensorsFile(path: path)
+            try file.requireFinite()
+        } catch { throw .checkpointMismatch(path: path, message: error.description) }
         let checkpoint = try header(file)
         let modelPrint = fingerprint(of: model.layout)
         guard checkpoint.modelFingerprint == modelPrint else {
