@@ -117,8 +117,7 @@ def test_a_second_train_into_the_same_run_directory_is_refused_naming_the_holder
         deadline = time.time() + 60
         while not lock.exists() and first.poll() is None and time.time() < deadline:
             time.sleep(0.02)
-        if not lock.exists():
-            pytest.skip("fairtune train does not take the run-directory lock (RunDirectoryLock) yet")
+        assert lock.exists(), "train holds the run-directory lock while it runs"
         before = checksums(out)
         second = train(data, out)
         assert_refused(second, str(lock), f"process {first.pid}")
@@ -173,16 +172,63 @@ def test_metrics_output_equal_to_the_predictions_is_refused(tmp_path):
     assert checksums(tmp_path) == before
 
 
-# MARK: - 4. Train into an existing folder only if it is empty or a run (slot)
-# (lead: `train --out DIR` with the user's own metrics.jsonl, or DIR = the dataset folder)
+# MARK: - 4. Train into an existing folder only if it is empty or a run
 
 
-# MARK: - 5. Resume checks the settings without config.json (slot)
-# (lead: delete config.json, rerun with another --lr: refused, naming --lr)
+@pytest.mark.parametrize("target", ["own", "dataset"])
+def test_train_into_a_folder_of_other_files_is_refused(data_copy, tmp_path, target):
+    folder = tmp_path / "mine"
+    if target == "own":
+        folder.mkdir()
+        (folder / "metrics.jsonl").write_text("my own notes\n")
+    else:
+        folder = data_copy
+    before = checksums(folder)
+    assert_refused(train(data_copy, folder), folder, "not a fairtune run directory")
+    assert checksums(folder) == before
 
 
-# MARK: - 6. Resume checks the data (slot)
-# (lead: regenerate the dataset with another seed or count between stop and resume: refused, naming what changed)
+# MARK: - 5. Resume checks the settings without config.json
+
+
+def stopped_run(data, out):
+    """A run stopped by SIGUSR1 after its first checkpoint (resumable, exit 75)."""
+    process = subprocess.Popen([str(BINARY), "train", "--data", str(data), "--weights", str(WEIGHTS), "--attribute",
+                                "group", "--out", str(out), "--tuning", "full", "--epochs", "200", "--batch-size", "8",
+                                "--threads", "1", "--log-interval", "1000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.safetensors").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGUSR1)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 75, stderr
+
+
+def test_resume_without_config_json_refuses_another_lr(data, tmp_path):
+    out = tmp_path / "run"
+    stopped_run(data, out)
+    (out / "config.json").unlink()
+    before = checksums(out / "checkpoint.safetensors")
+    result = fairtune("train", "--data", data, "--weights", WEIGHTS, "--attribute", "group", "--out", out,
+                      "--tuning", "full", "--epochs", "200", "--batch-size", "8", "--threads", "1", "--lr", "0.5")
+    assert_refused(result, out / "checkpoint.safetensors", "lr")
+    assert checksums(out / "checkpoint.safetensors") == before
+
+
+# MARK: - 6. Resume checks the data
+
+
+def test_resume_on_a_regenerated_dataset_is_refused_naming_what_changed(data_copy, tmp_path):
+    out = tmp_path / "run"
+    stopped_run(data_copy, out)
+    shutil.rmtree(data_copy)
+    subprocess.run([sys.executable, "-m", "fairtune_prep", "synthetic", "--out", str(data_copy), "--train", "112",
+                    "--val", "32", "--test", "32", "--shard-size", "16", "--quiet"], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "data-prep")})
+    result = fairtune("train", "--data", data_copy, "--weights", WEIGHTS, "--attribute", "group", "--out", out,
+                      "--tuning", "full", "--epochs", "200", "--batch-size", "8", "--threads", "1")
+    assert_refused(result, "train split has 112 samples", "96")
 
 
 # MARK: - 7. Every image read is checked
@@ -236,11 +282,23 @@ def test_an_infinity_in_forward_weights_names_the_tensor(tmp_path):
     assert not (tmp_path / "out.safetensors").exists()
 
 
-# (lead: a NaN in a training checkpoint's tensor: resume refused, naming the tensor)
+def test_a_nan_in_a_training_checkpoint_names_the_tensor(data, tmp_path):
+    out = tmp_path / "run"
+    stopped_run(data, out)
+    set_float(out / "checkpoint.safetensors", "blocks.0.norm1.weight", 3, float("nan"))
+    result = fairtune("train", "--data", data, "--weights", WEIGHTS, "--attribute", "group", "--out", out,
+                      "--tuning", "full", "--epochs", "200", "--batch-size", "8", "--threads", "1")
+    assert_refused(result, out / "checkpoint.safetensors", "blocks.0.norm1.weight", "nan")
 
 
-# MARK: - 9. Memory is estimated before allocating (slot)
-# (lead: `--image-size 4096` refused with the estimate and the limit, no backtrace)
+# MARK: - 9. Memory is estimated before allocating
+
+
+def test_an_impossible_image_size_is_refused_with_the_estimate(data, tmp_path):
+    result = train(data, tmp_path / "run", "--image-size", "4096")
+    assert_refused(result, "--image-size", "needs up to", "GiB")
+    assert result.returncode == 1 and "Fatal error" not in result.stderr
+    assert not (tmp_path / "run" / "config.json").exists()
 
 
 # MARK: - 10. Only regular files are opened
