@@ -18,6 +18,8 @@ let tool = Command(group: "fairtune", summary: """
     metricsCommand,
     trainCommand,
     exportCommand,
+    finetuneCommand,
+    reportCommand,
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())
