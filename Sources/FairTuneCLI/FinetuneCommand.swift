@@ -100,6 +100,8 @@ struct FinetuneRunner {
                 }
                 let status = try train(run, method: method, rate: rate!)
                 if status != ExitStatus.success { return status }
+                // Every rank reads the finished run's files next (the grid choice): after rank 0 wrote them.
+                try world.barrier()
             }
             if world.isRoot, method.hasGrid, let rate = try plan.chosenRate(method) { try plan.linkFirstSeed(method, rate: rate) }
         }

@@ -95,7 +95,8 @@ enum ReportPlots {
             return (name: method["name"]?.stringValue ?? "?", points: points)
         }
         let attribute = summary["attribute"]?.stringValue ?? "?"
-        return IntervalChart(title: "Test AUC per '\(attribute)' group: seed mean and 95% interval", categoryLabel: "group",
+        let confidence = Int(((summary["bootstrap"]?["confidence"]?.doubleValue ?? 0.95) * 100).rounded())
+        return IntervalChart(title: "Test AUC per '\(attribute)' group: seed mean and \(confidence)% interval", categoryLabel: "group",
                              valueLabel: "test AUC", categories: groups + ["worst group", "overall"], series: series).svg()
     }
 }

@@ -6,7 +6,7 @@ enum ReportStage2 {
     /// finetune.csv: one line per method and seed with its test metrics (docs/results.md).
     static func csv(_ summary: JSONValue) -> String {
         let keys = summary["metrics"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        var lines = [(["method", "seed", "lr", "tuning", "mask", "directory"] + keys.map { "test_" + $0 }).map(csvQuote).joined(separator: ",")]
+        var lines = [(["method", "seed", "lr", "tuning", "mask", "directory"] + keys.map { "test_" + $0.replacingOccurrences(of: ":", with: "_") }).map(csvQuote).joined(separator: ",")]
         for method in summary["methods"]?.arrayValue ?? [] {
             for run in method["runs"]?.arrayValue ?? [] {
                 let fields = [method["name"]?.stringValue ?? "", run["seed"]?.intValue.map(String.init) ?? "",

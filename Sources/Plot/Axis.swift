@@ -62,13 +62,23 @@ public struct Axis: Sendable, Equatable {
 /// Where the plot area sits on the canvas, and the drawing of its frame, ticks and labels.
 struct Frame {
     let left: Double, top: Double, width: Double, height: Double
+    /// Space between the frame and the axis range, so points at the range's ends stay clear of the frame.
+    static let inset = 12.0
 
-    func x(_ fraction: Double) -> Double { left + fraction * width }
-    func y(_ fraction: Double) -> Double { top + (1 - fraction) * height }
+    /// A plot area on a canvas of this size, leaving room for the title, legend and axis labels.
+    init(canvasWidth: Double, canvasHeight: Double) {
+        left = 76
+        top = 62
+        width = canvasWidth - 96
+        height = canvasHeight - 118
+    }
+
+    func x(_ fraction: Double) -> Double { left + Frame.inset + fraction * (width - 2 * Frame.inset) }
+    func y(_ fraction: Double) -> Double { top + Frame.inset + (1 - fraction) * (height - 2 * Frame.inset) }
 
     /// Title above, axis labels below and left, gridlines and tick labels at `x`/`y` ticks.
     func draw(into svg: inout SVGDocument, title: String, xLabel: String, yLabel: String, x: Axis?, y: Axis) {
-        svg.text(title, x: left + width / 2, y: top - 16, size: 15, bold: true)
+        svg.text(title, x: left + width / 2, y: 24, size: 15, bold: true)
         for tick in y.ticks {
             let py = self.y(y.fraction(tick))
             svg.line(x1: left, y1: py, x2: left + width, y2: py, stroke: "#e5e5e5")
@@ -84,24 +94,21 @@ struct Frame {
         svg.line(x1: left, y1: top + height, x2: left + width, y2: top + height, stroke: "#333333")
         svg.line(x1: left, y1: top, x2: left, y2: top + height, stroke: "#333333")
         svg.text(xLabel, x: left + width / 2, y: top + height + 36, size: 12)
-        svg.text(yLabel, x: left - 46, y: top + height / 2, size: 12, rotate: -90)
+        svg.text(yLabel, x: left - 52, y: top + height / 2, size: 12, rotate: -90)
     }
 
-    /// A legend box in the plot's top-right corner: a swatch and a name per entry.
+    /// A legend in one row between the title and the plot: a swatch and a name per entry.
     func legend(into svg: inout SVGDocument, entries: [(name: String, color: String, line: Bool)]) {
-        guard !entries.isEmpty else { return }
-        let longest = entries.map(\.name.count).max() ?? 0
-        let boxWidth = Double(longest) * 7 + 34
-        let x0 = left + width - boxWidth - 6, y0 = top + 6
-        svg.rect(x: x0, y: y0, width: boxWidth, height: Double(entries.count) * 18 + 8, fill: "#ffffff", stroke: "#bbbbbb")
-        for (i, entry) in entries.enumerated() {
-            let cy = y0 + 13 + Double(i) * 18
+        var x = left
+        let y = top - 16
+        for entry in entries {
             if entry.line {
-                svg.line(x1: x0 + 6, y1: cy, x2: x0 + 22, y2: cy, stroke: entry.color, width: 2)
+                svg.line(x1: x, y1: y - 4, x2: x + 16, y2: y - 4, stroke: entry.color, width: 2)
             } else {
-                svg.circle(x: x0 + 14, y: cy, radius: 4, fill: entry.color)
+                svg.circle(x: x + 8, y: y - 4, radius: 4, fill: entry.color)
             }
-            svg.text(entry.name, x: x0 + 28, y: cy + 4, size: 11, anchor: "start")
+            svg.text(entry.name, x: x + 22, y: y, size: 11, anchor: "start")
+            x += 22 + Double(entry.name.count) * 6.5 + 18
         }
     }
 }

@@ -68,11 +68,14 @@ public struct GridChart: Sendable {
         return "#" + hex.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
+    /// Swatches of 0, 0.5 and 1, each only if its text differs from the previous one (a mask's "on" once).
     private func legend(into svg: inout SVGDocument, x: Double, y: Double) {
-        for (i, v) in [0.0, 0.5, 1.0].enumerated() {
-            let x0 = x + Double(i) * 70
+        var shown: [(value: Double, text: String)] = []
+        for v in [0.0, 0.5, 1.0] where shown.last?.text != cellText(v) { shown.append((v, cellText(v))) }
+        for (i, (v, text)) in shown.enumerated() {
+            let x0 = x + Double(i) * 80
             svg.rect(x: x0, y: y, width: 16, height: 12, fill: GridChart.shade(v), stroke: "#999999")
-            svg.text(cellText(v), x: x0 + 20, y: y + 10, size: 10, anchor: "start")
+            svg.text(text, x: x0 + 20, y: y + 10, size: 10, anchor: "start")
         }
     }
 }

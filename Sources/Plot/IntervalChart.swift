@@ -39,7 +39,7 @@ public struct IntervalChart: Sendable {
     public func svg() -> String {
         let all = series.flatMap { $0.points.compactMap { $0 } }
         let yAxis = Axis(covering: all.flatMap { [$0.value, $0.lower, $0.upper] })
-        let frame = Frame(left: 70, top: 44, width: width - 90, height: height - 100)
+        let frame = Frame(canvasWidth: width, canvasHeight: height)
         var svg = SVGDocument(width: width, height: height)
         frame.draw(into: &svg, title: title, xLabel: categoryLabel, yLabel: valueLabel, x: nil, y: yAxis)
         let slot = frame.width / Double(max(categories.count, 1))

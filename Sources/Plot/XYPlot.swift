@@ -39,7 +39,7 @@ public struct XYPlot: Sendable {
     public func svg() -> String {
         let points = series.flatMap(\.points)
         let xAxis = Axis(covering: points.map(\.x)), yAxis = Axis(covering: points.map(\.y))
-        let frame = Frame(left: 70, top: 44, width: width - 90, height: height - 100)
+        let frame = Frame(canvasWidth: width, canvasHeight: height)
         var svg = SVGDocument(width: width, height: height)
         frame.draw(into: &svg, title: title, xLabel: xLabel, yLabel: yLabel, x: xAxis, y: yAxis)
         if points.isEmpty {

@@ -97,6 +97,10 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(cells.map { $0.attributes["data-value"].map { Double($0)! } }, [1, 0, 1, 0, nil, 0.25])
         XCTAssertEqual(cells[4].attributes["data-column"], "attention")
         XCTAssertTrue(parsed.texts.contains("25%"))
+        // The legend shows each distinct cell text once.
+        let onOff = try ElementCollector.parse(GridChart(title: "m", rowTitle: "r", columnTitle: "c", rows: ["a"], columns: ["b"],
+                                                         values: [[1]], cellText: { $0 >= 0.5 ? "on" : "off" }).svg())
+        XCTAssertEqual(onOff.texts.filter { $0 == "on" }.count, 2)  // the cell and one legend entry
         XCTAssertEqual(GridChart.shade(0), "#f7fbff")
         XCTAssertEqual(GridChart.shade(1), "#08306b")
     }
@@ -113,6 +117,6 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(points.map { Double($0.attributes["data-upper"]!)! }, [0.9, 0.85, 0.72])
         // Whisker ends are drawn inside the plot area.
         let lines = parsed.elements.filter { $0.name == "line" }.map { Double($0.attributes["y1"]!)! }
-        XCTAssertTrue(lines.allSatisfy { $0 >= 44 && $0 <= 420 - 56 })
+        XCTAssertTrue(lines.allSatisfy { $0 >= 62 && $0 <= 420 - 56 })
     }
 }
