@@ -102,17 +102,20 @@ struct FinetunePlan {
         return best.rate
     }
 
-    /// Links `seed-<first>` to the chosen grid run (relative, so the folder can move).
+    /// Links `seed-<first>` to the chosen grid run (relative, so the folder can move). Several array
+    /// tasks may do this at once: a link already there with the right target is success.
     func linkFirstSeed(_ method: Method, rate: String) throws {
         let link = directory(method.name, seed: seeds[0])
         let target = "lr-\(rate)"
-        if let existing = try? FileManager.default.destinationOfSymbolicLink(atPath: link) {
+        let manager = FileManager.default
+        if let existing = try? manager.destinationOfSymbolicLink(atPath: link) {
             if existing == target { return }
-            try FileManager.default.removeItem(atPath: link)
+            try? manager.removeItem(atPath: link)
         }
         do {
-            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+            try manager.createSymbolicLink(atPath: link, withDestinationPath: target)
         } catch {
+            if (try? manager.destinationOfSymbolicLink(atPath: link)) == target { return }
             throw FinetuneError(message: "\(link): cannot link the chosen grid run \(target): \(error.localizedDescription)")
         }
     }

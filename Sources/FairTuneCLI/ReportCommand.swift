@@ -19,7 +19,7 @@ let reportCommand = Command(CommandSpec(
     ]
 )) { args in
     let studyPath = args.string("study"), finetuneDirectory = args.string("finetune")
-    guard studyPath != nil || finetuneDirectory != nil else { throw ArgumentError.missingRequired(command: "fairtune report", option: "study") }
+    guard studyPath != nil || finetuneDirectory != nil else { throw ArgumentError.missingRequired(command: "fairtune report", option: "study (or --finetune, or both)") }
     let out = try args.requiredString("out")
     do {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

@@ -335,3 +335,24 @@ def test_stopped_finetune_resumes_to_the_same_summary(study, stage2):
     whole = (stage2["out"] / "summary.json").read_text().replace(str(stage2["out"]), "DIR")
     cut = (out / "summary.json").read_text().replace(str(out), "DIR")
     assert cut == whole
+
+
+def test_finetune_under_mpirun(study, stage2):
+    """Two ranks train each run data-parallel; rank 0 alone writes the folder, the same layout and
+    (up to float32 rounding across ranks) the same test metrics as one process."""
+    out = study["root"] / "mpi"
+    command = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-n", "2", str(BINARY), "finetune",
+               "--study", str(study["path"]), "--out", str(out), "--seeds", "1", "--baselines", "linear",
+               "--baseline-lrs", "linear=1e-2:3e-2", "--bootstrap", "50"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.stdout.count("Test metrics on attribute") == 1  # printed by rank 0 only
+    summary = json.loads((out / "summary.json").read_text())
+    assert [m["name"] for m in summary["methods"]] == ["fairtune", "linear"]
+    assert os.readlink(out / "linear" / "seed-1") in ("lr-1e-2", "lr-3e-2")
+    one = json.loads((stage2["out"] / "summary.json").read_text())
+    assert summary["methods"][1]["lr"] == one["methods"][2]["lr"]  # the same grid choice as one process
+    for name in ("fairtune", "linear"):
+        two_ranks = next(m for m in summary["methods"] if m["name"] == name)["runs"][0]["test"]["auc"]
+        one_rank = next(m for m in one["methods"] if m["name"] == name)["runs"][0]["test"]["auc"]
+        assert abs(two_ranks - one_rank) < 0.02, name
