@@ -30,7 +30,7 @@ public struct GridChart: Sendable {
         let rowLabelWidth = Double(max(rows.map(\.count).max() ?? 0, rowTitle.count)) * 7 + 40
         let left = rowLabelWidth + 20, top = 78.0
         let width = max(left + Double(columns.count) * cellWidth + 30, Double(title.count) * 8 + 40)
-        let height = top + Double(rows.count) * cellHeight + 60
+        let height = top + Double(max(rows.count, 1)) * cellHeight + 60
         var svg = SVGDocument(width: width, height: height)
         svg.text(title, x: width / 2, y: 24, size: 15, bold: true)
         svg.text(columnTitle, x: left + Double(columns.count) * cellWidth / 2, y: 48, size: 12)
@@ -55,7 +55,10 @@ public struct GridChart: Sendable {
                          fill: value > 0.55 ? "#ffffff" : "#222222")
             }
         }
-        legend(into: &svg, x: left, y: top + Double(rows.count) * cellHeight + 18)
+        if rows.isEmpty || columns.isEmpty {
+            svg.text("no data yet", x: width / 2, y: top + 12, size: 14, fill: "#888888")
+        }
+        legend(into: &svg, x: left, y: top + Double(max(rows.count, 1)) * cellHeight + 18)
         return svg.rendered()
     }
 

@@ -101,6 +101,9 @@ final class PlotTests: XCTestCase {
         let onOff = try ElementCollector.parse(GridChart(title: "m", rowTitle: "r", columnTitle: "c", rows: ["a"], columns: ["b"],
                                                          values: [[1]], cellText: { $0 >= 0.5 ? "on" : "off" }).svg())
         XCTAssertEqual(onOff.texts.filter { $0 == "on" }.count, 2)  // the cell and one legend entry
+        let empty = try ElementCollector.parse(GridChart(title: "m", rowTitle: "r", columnTitle: "c", rows: [], columns: ["b"],
+                                                         values: [], cellText: { "\($0)" }).svg())
+        XCTAssertTrue(empty.texts.contains("no data yet"))
         XCTAssertEqual(GridChart.shade(0), "#f7fbff")
         XCTAssertEqual(GridChart.shade(1), "#08306b")
     }

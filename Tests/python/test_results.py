@@ -59,7 +59,7 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
     data = root / "data"
     subprocess.run([sys.executable, "-m", "fairtune_prep", "synthetic", "--out", str(data), "--train", "256",
-                    "--val", "128", "--test", "128", "--quiet"], check=True, cwd=ROOT / "data-prep")
+                    "--val", "128", "--test", "128", "--quiet"], check=True, cwd=ROOT)
     path = root / "study.log"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     s = optuna.create_study(study_name="tiny", storage=JournalStorage(JournalFileBackend(str(path))), direction="maximize")
