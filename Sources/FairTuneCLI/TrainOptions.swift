@@ -10,7 +10,7 @@ enum TrainOptions {
     static let specs: [OptionSpec] = [
             .value("data", "DIR", "prepared dataset (manifest.json and shards)", required: true),
             .value("weights", "PATH", "pretrained timm ViT weights (safetensors); the head is replaced for the task", required: true),
-            .value("attribute", "NAME", "sensitive attribute to report metrics for (repeat for several)", required: true, repeatable: true),
+            .value("attribute", "NAME", "sensitive attribute to report metrics for (repeat for several; required unless the dataset has none)", repeatable: true),
             .value("out", "RUN_DIR", "run directory (created; an existing run there is resumed)", required: true),
         ] + TuningOptions.specs + [
             .value("lr", "X", "base learning rate", default: "0.001"),
@@ -31,6 +31,8 @@ enum TrainOptions {
             .value("warmup-method", "NAME", "linear (ramp from F·lr) or constant (F·lr throughout; the reference's default)", default: "linear"),
             .value("warmup-start-factor", "F", "warmup: first epoch's fraction of the base rate (constant: every warmup epoch's)", default: "0.01"),
             .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
+        .value("augment", "NAME", "training augmentation: reference (RandomResizedCrop 0.08-1 + horizontal flip), "
+            + "flip (horizontal and vertical flips of the whole image) or none", default: "reference"),
             .value("clip-grad-norm", "MAX", "clip the gradients' total 2-norm to MAX (default: no clipping)"),
             .value("mean", "R,G,B", "per-channel mean applied to pixel/255, with --std (default: the dataset manifest's)"),
             .value("std", "R,G,B", "per-channel standard deviation, with --mean (default: the dataset manifest's)"),
@@ -114,7 +116,7 @@ enum TrainOptions {
         }
         let threads = try args.int("threads", in: 1...1024) ?? defaultThreadsPerRank(world: world)
         let normalization = try normalizationOption(args)
-        return TrainingSettings(
+        var settings = TrainingSettings(
             dataDirectory: try args.requiredString("data"), weightsPath: try args.requiredString("weights"),
             attributes: args.strings("attribute"), method: method, mask: args.string("mask"),
             loraRank: lora.rank, loraAlpha: lora.alpha,
@@ -137,6 +139,8 @@ enum TrainOptions {
             checkpointEvery: try args.int("checkpoint-every", in: 0...100_000_000)!, threads: threads,
             workers: try args.int("workers", in: 1...256)!, logInterval: try args.double("log-interval", in: 0.1...86_400)!,
             outDirectory: try args.requiredString("out"), resume: args.flag("resume"))
+        settings.augmentation = .init(rawValue: try args.choice("augment", TrainingSettings.Augmentation.allCases.map(\.rawValue))!)!
+        return settings
     }
 
     /// `--mean` and `--std` together: three finite numbers each, standard deviations positive.

@@ -34,6 +34,16 @@ public struct RunFiles: Sendable {
         }
     }
 
+    /// Refuses a directory that holds files but is not a fairtune run: a run is trained only into a
+    /// new or empty folder, or one that holds a run (its config.json, result.json or checkpoint).
+    public func checkIsRunDirectory() throws(TrainingError) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let own: Set<String> = ["config.json", "result.json", "checkpoint.safetensors"]
+        let visible = entries.filter { !$0.hasPrefix(".") }
+        guard !visible.isEmpty, own.isDisjoint(with: visible) else { return }
+        throw .notARunDirectory(directory: directory, example: visible.sorted()[0])
+    }
+
     /// Writes `text` to `path` atomically.
     public static func write(_ text: String, to path: String) throws(TrainingError) {
         do { try AtomicFile.write(text, to: path) } catch { throw .runFile(path: path, message: "cannot write: \(error.reason)") }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Metrics
+import Randomness
 
 final class StratifiedResamplerTests: XCTestCase {
     /// Two models' predictions of the same samples: shared multiplicities (paired resamples).
