@@ -40,13 +40,17 @@ let package = Package(
         // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
 
+        // MARK: - Plots (a leaf: standalone SVG files, knows nothing of training)
+        .target(name: "Plot"),
+
         // MARK: - Data
         .target(name: "Dataset", dependencies: ["HDF5IO", "JSON", "FileOutput", "Randomness"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "DistributedEvaluation", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "RunLock", "Training", "Optimization", "Randomness"],
+                                         "SafeTensors", "ViT", "FileOutput", "RunLock", "Training", "Optimization", "Randomness",
+                                         "Search", "Plot"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -70,6 +74,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Randomness", "TestSupport"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
     ]
 )
 

@@ -64,7 +64,16 @@ enum TrainOptions {
 
     /// `stored` without the options named in `replacing`, then those options with their values.
     static func arguments(_ stored: [String], replacing: [(name: String, value: String?)]) -> [String] {
-        let names = Set(replacing.map(\.name))
+        var kept = arguments(stored, removing: Set(replacing.map(\.name)))
+        for option in replacing {
+            kept.append("--" + option.name)
+            if let value = option.value { kept.append(value) }
+        }
+        return kept
+    }
+
+    /// `stored` without any occurrence of the options in `names`.
+    static func arguments(_ stored: [String], removing names: Set<String>) -> [String] {
         let flags = Set(specs.filter(\.isFlag).map(\.name))
         var kept: [String] = []
         var i = 0
@@ -78,10 +87,6 @@ enum TrainOptions {
             }
             kept.append(word)
             i += 1
-        }
-        for option in replacing {
-            kept.append("--" + option.name)
-            if let value = option.value { kept.append(value) }
         }
         return kept
     }

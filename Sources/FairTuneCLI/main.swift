@@ -26,6 +26,8 @@ let tool = Command(group: "fairtune", summary: """
     metricsCommand,
     trainCommand,
     exportCommand,
+    finetuneCommand,
+    reportCommand,
 ])
 
 if arguments == ["--version"] {

@@ -65,13 +65,7 @@ extension MetricsEvaluator {
         var generator = Xoshiro256(seed: options.seed)
         var weights = [Double](repeating: 0, count: n)
         for _ in 0..<options.resamples {
-            weights.withUnsafeMutableBufferPointer { w in
-                w.update(repeating: 0)
-                for members in strata {
-                    let m = UInt64(members.count)
-                    for _ in 0..<members.count { w[Int(members[Int(generator.next(below: m))])] += 1 }
-                }
-            }
+            Bootstrap.draw(strata, into: &weights, generator: &generator)
             let resampled = report(weights: weights, workspace: &workspace)
             for (t, (objective, attribute)) in targets.enumerated() {
                 if let v = try resampled.value(of: objective, attribute: attribute).doubleValue { samples[t].append(v) }
@@ -113,12 +107,19 @@ public enum Bootstrap {
     /// Positions grouped by (label, group of each attribute), in first-appearance order.
     static func strata(_ split: PreparedSplit) -> [[Int32]] {
         let perSample = split.layout.slotsPerSample
-        var index: [[Int32]: Int] = [:]
-        var strata: [[Int32]] = []
-        var key = [Int32](repeating: 0, count: perSample)
-        for i in 0..<split.sampleCount {
+        return strata(count: split.sampleCount, keyLength: perSample) { i, key in
             key[0] = split.labels[i]
             for a in 1..<perSample { key[a] = split.layout.slotOf[i * perSample + a] }
+        }
+    }
+
+    /// Indices 0..<count grouped by the key `fill` writes for each, in first-appearance order.
+    static func strata(count: Int, keyLength: Int, _ fill: (Int, inout [Int32]) -> Void) -> [[Int32]] {
+        var index: [[Int32]: Int] = [:]
+        var strata: [[Int32]] = []
+        var key = [Int32](repeating: 0, count: keyLength)
+        for i in 0..<count {
+            fill(i, &key)
             if let s = index[key] {
                 strata[s].append(Int32(i))
             } else {
@@ -127,5 +128,64 @@ public enum Bootstrap {
             }
         }
         return strata
+    }
+
+    /// Adds one stratified resample to `weights`: each stratum in order draws its size with
+    /// replacement, member `next(below: size)` each time.
+    static func draw(_ strata: [[Int32]], into weights: inout [Double], generator: inout Xoshiro256) {
+        weights.withUnsafeMutableBufferPointer { w in
+            w.update(repeating: 0)
+            for members in strata {
+                let m = UInt64(members.count)
+                for _ in 0..<members.count { w[Int(members[Int(generator.next(below: m))])] += 1 }
+            }
+        }
+    }
+}
+
+/// Stratified resamples of samples in the caller's order, to share between several evaluators of the
+/// same samples (different models' predictions): differences between them are then paired.
+///
+/// Strata are the distinct (label, group code of each attribute; -1 = unknown) in order of first
+/// appearance over the samples; a resample visits the strata in that order and draws each one's
+/// size with replacement, member `Xoshiro256.next(below: size)` each time. The result is the
+/// multiplicity of every sample.
+public struct StratifiedResampler: Sendable {
+    /// Sample indices of each stratum, in first-appearance order.
+    public let strata: [[Int32]]
+    private var generator: Xoshiro256
+    private var weights: [Double]
+
+    /// Strata of `labels` × the groups of `attributes` (each with one code per sample), seeded by `seed`.
+    public init(labels: [Int], attributes: [SensitiveAttribute], seed: UInt64) throws(MetricsError) {
+        for a in attributes where a.codes.count != labels.count {
+            throw .lengthMismatch(what: "attribute '\(a.name)'", expected: labels.count, found: a.codes.count)
+        }
+        strata = Bootstrap.strata(count: labels.count, keyLength: 1 + attributes.count) { i, key in
+            key[0] = Int32(labels[i])
+            for (a, attribute) in attributes.enumerated() { key[a + 1] = attribute.codes[i] }
+        }
+        generator = Xoshiro256(seed: seed)
+        weights = [Double](repeating: 0, count: labels.count)
+    }
+
+    /// The next resample: how many times each sample is drawn.
+    public mutating func next() -> [Double] {
+        Bootstrap.draw(strata, into: &weights, generator: &generator)
+        return weights
+    }
+}
+
+extension MetricsEvaluator {
+    /// The report of the split with sample i (the caller's order) counted `multiplicities[i]` times,
+    /// e.g. a `StratifiedResampler` resample.
+    /// - Throws: `.lengthMismatch` when there is not one multiplicity per sample.
+    public func evaluate(multiplicities: [Double]) throws(MetricsError) -> MetricsReport {
+        guard multiplicities.count == split.sampleCount else {
+            throw .lengthMismatch(what: "multiplicities", expected: split.sampleCount, found: multiplicities.count)
+        }
+        let weights = split.sampleAtPosition.map { multiplicities[Int($0)] }
+        var workspace = Workspace(split: split)
+        return report(weights: weights, workspace: &workspace)
     }
 }

@@ -73,6 +73,25 @@ public enum PEFTMethod: String, CaseIterable, Sendable {
 
     /// The mask length for a model of `depth` blocks (0: takes no mask).
     public func maskLength(depth: Int) -> Int { bitsPerBlock * depth }
+
+    /// What each of a block's mask bits selects, in bit order (empty for the methods without a mask).
+    public var partNames: [String] {
+        switch self {
+        case .full, .head, .bitfit, .attention, .layernorm: return []
+        case .parts3: return ["norms", "attention", "MLP"]
+        case .parts4: return ["norm1", "attention", "norm2", "MLP"]
+        case .attentionTensors: return ["qkv.weight", "qkv.bias", "proj.weight", "proj.bias"]
+        case .blockAttention: return ["attention"]
+        case .blockLayernorm: return ["norms"]
+        case .blockMLP: return ["MLP"]
+        case .blockFull: return ["block"]
+        case .blockAttentionLayernorm: return ["attention+norms"]
+        case .blockAttentionMLP: return ["attention+MLP"]
+        case .blockLayernormMLP: return ["norms+MLP"]
+        case .blockAttentionLayernormMLP: return ["attention+norms+MLP"]
+        case .lora: return ["LoRA"]
+        }
+    }
 }
 
 /// The parts of a block one mask bit can select.
