@@ -12,7 +12,7 @@ enum TrainOptions {
             .value("weights", "PATH", "pretrained timm ViT weights (safetensors); the head is replaced for the task", required: true),
             .value("attribute", "NAME", "sensitive attribute to report metrics for (repeat for several)", required: true, repeatable: true),
             .value("out", "RUN_DIR", "run directory (created; an existing run there is resumed)", required: true),
-        ] + TuningOptions.specs + [
+        ] + TuningOptions.specs(requiringMethod: true) + [
             .value("lr", "X", "base learning rate", default: "0.001"),
             .value("epochs", "N", "training epochs", default: "10"),
             .value("batch-size", "GLOBAL", "samples per optimizer step over all ranks", default: "64"),
@@ -83,8 +83,7 @@ enum TrainOptions {
     /// The settings of `fairtune train`, with every option checked.
     static func settings(_ args: ParsedArguments, world: Communicator) throws -> TrainingSettings {
         let name = args.spec.name
-        let method = try TuningOptions.method(args) ?? .full
-        if args.string("tuning") == nil {
+        guard let method = try TuningOptions.method(args) else {
             throw ArgumentError.missingRequired(command: name, option: "tuning")
         }
         let lora = try TuningOptions.lora(args, method: method)

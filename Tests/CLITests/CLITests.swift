@@ -12,6 +12,11 @@ import Testing
         #expect(version.status == 0 && version.stdout.hasPrefix("fairtune "))
         let sub = try TestSupport.fairtune(["bench", "gemm", "--help"])
         #expect(sub.status == 0 && sub.stdout.contains("--repeats N"))
+        // train cannot guess what to tune: --tuning is in the usage line and marked required.
+        let train = try TestSupport.fairtune(["train", "--help"])
+        let usage = train.stdout.split(separator: "\n").first ?? ""
+        #expect(train.status == 0 && usage.contains("--tuning METHOD"), "\(usage)")
+        #expect(train.stdout.split(separator: "\n").contains { $0.contains("--tuning METHOD") && $0.contains("(required)") })
     }
 
     @Test func usageErrorsExitTwo() throws {
@@ -20,6 +25,7 @@ import Testing
             (["bench", "gemm", "--repeats"], "option '--repeats' needs a value"),
             (["bench", "gemm", "--repeats", "zero"], "invalid value 'zero' for '--repeats'"),
             (["fly"], "unknown command 'fly'"),
+            (["train", "--data", "d", "--weights", "w", "--attribute", "sex", "--out", "r"], "missing required option '--tuning'"),
         ] {
             let r = try TestSupport.fairtune(arguments)
             #expect(r.status == 2, "\(arguments) exited \(r.status)")
