@@ -40,7 +40,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -n 2 .build/debug/fairtune-mpi-check
 run_scripts Tests/mpi
 
-echo "== MPICH (a release build against MPICH in .build-mpich, run under mpiexec.mpich -n 2)"
+echo "== MPICH (a debug build against MPICH in .build-mpich, run under mpiexec.mpich -n 2)"
 bash Tests/mpich/build_and_run.sh
 
 echo "== Slurm (a one-node cluster on this machine; srun --mpi=pmix)"

@@ -3,9 +3,11 @@
 # works under MPICH's own launcher: the Communicator checks pass with `mpiexec.mpich -n 2`,
 # `fairtune env` names MPICH on both ranks, and a tiny 2-rank `fairtune train` ends with exactly
 # the weights and validation metrics of the same run of the Open MPI build under `mpirun -n 2`.
-# Release builds of the two products only, in their own scratch directory (.build-mpich), so the
-# Open MPI build in .build is untouched. Without MPICH's pkg-config file it prints a skip.
-# Usage: Tests/mpich/build_and_run.sh [path/to/open-mpi/fairtune]   (default .build/release/fairtune)
+# Debug builds of the two products only (half the time of release builds; the Open MPI build to
+# compare with is the debug one too, so the arithmetic is the same), in their own scratch
+# directory (.build-mpich), so the Open MPI build in .build is untouched. Without MPICH's
+# pkg-config file it prints a skip.
+# Usage: Tests/mpich/build_and_run.sh [path/to/open-mpi/debug/fairtune]   (default .build/debug/fairtune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -13,23 +15,24 @@ if ! pkg-config --exists mpich || ! command -v mpiexec.mpich >/dev/null 2>&1; th
     echo "skipped: MPICH not installed (apt-get install libmpich-dev mpich)"
     exit 0
 fi
-openmpi_binary=$(realpath "${1:-.build/release/fairtune}")
+openmpi_binary=$(realpath "${1:-.build/debug/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}
 scratch=.build-mpich
+mkdir -p "$scratch"
 
 for product in fairtune fairtune-mpi-check; do
     start=$(date +%s)
-    FAIRTUNE_MPI_PC=mpich swift build -c release --scratch-path "$scratch" --product "$product" \
-        > "$scratch.$product.log" 2>&1 || { cat "$scratch.$product.log" >&2; echo "FAIL: MPICH build of $product" >&2; exit 1; }
+    FAIRTUNE_MPI_PC=mpich swift build --scratch-path "$scratch" --product "$product" \
+        > "$scratch/$product.log" 2>&1 || { cat "$scratch/$product.log" >&2; echo "FAIL: MPICH build of $product" >&2; exit 1; }
     # Debian's mpich.pc puts -Wl,-z,relro in Libs, which SwiftPM drops with a warning of its own.
-    if grep "warning:" "$scratch.$product.log" | grep -v "prohibited flag(s): -Wl,-z,relro" | grep -q .; then
-        grep "warning:" "$scratch.$product.log" | sort -u >&2
+    if grep "warning:" "$scratch/$product.log" | grep -v "prohibited flag(s): -Wl,-z,relro" | grep -q .; then
+        grep "warning:" "$scratch/$product.log" | sort -u >&2
         echo "FAIL: the MPICH build of $product emitted warnings" >&2
         exit 1
     fi
     echo "ok: built $product against MPICH in $(( $(date +%s) - start )) s"
 done
-bin=$scratch/release
+bin=$scratch/debug
 if ! ldd "$bin/fairtune" | grep -q libmpich; then
     echo "FAIL: $bin/fairtune is not linked against libmpich:" >&2
     ldd "$bin/fairtune" >&2

@@ -9,7 +9,7 @@ if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
     echo "skipped: no slurm"
     exit 0
 fi
-check=${1:-$root/.build-mpich/release/fairtune-mpi-check}
+check=${1:-$root/.build-mpich/debug/fairtune-mpi-check}
 if [ ! -x "$check" ]; then
     echo "skipped: no MPICH build ($check)"
     exit 0
