@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# fairtune builds against an MPICH-family MPI (FAIRTUNE_MPI_PC=mpich, Debian's libmpich-dev) and
+# fairtune builds against an MPICH-family MPI (FAIRTUNE_MPI_PC=mpich, Debian's libmpich-dev; and
+# FAIRTUNE_HDF5_PC=hdf5, the HDF5 name of most clusters, which Debian also installs) and
 # works under MPICH's own launcher: the Communicator checks pass with `mpiexec.mpich -n 2`,
 # `fairtune env` names MPICH on both ranks, and a tiny 2-rank `fairtune train` ends with exactly
 # the weights and validation metrics of the same run of the Open MPI build under `mpirun -n 2`.
@@ -20,9 +21,18 @@ python=${PYTHON:-$root/.venv/bin/python}
 scratch=.build-mpich
 mkdir -p "$scratch"
 
+# A name pkg-config does not know stops the build at once, naming the variable to set.
+if unknown=$(FAIRTUNE_HDF5_PC=no-such-hdf5 swift package --scratch-path "$scratch" dump-package 2>&1); then
+    echo "FAIL: the manifest accepted FAIRTUNE_HDF5_PC=no-such-hdf5" >&2
+    exit 1
+fi
+grep -q "pkg-config finds no package 'no-such-hdf5' (FAIRTUNE_HDF5_PC)" <<<"$unknown" \
+    || { echo "FAIL: unexpected message for an unknown FAIRTUNE_HDF5_PC:" >&2; echo "$unknown" >&2; exit 1; }
+echo "ok: an unknown pkg-config name stops the build with a message naming the variable"
+
 for product in fairtune fairtune-mpi-check; do
     start=$(date +%s)
-    FAIRTUNE_MPI_PC=mpich swift build --scratch-path "$scratch" --product "$product" \
+    FAIRTUNE_MPI_PC=mpich FAIRTUNE_HDF5_PC=hdf5 swift build --scratch-path "$scratch" --product "$product" \
         > "$scratch/$product.log" 2>&1 || { cat "$scratch/$product.log" >&2; echo "FAIL: MPICH build of $product" >&2; exit 1; }
     # Debian's mpich.pc puts -Wl,-z,relro in Libs, which SwiftPM drops with a warning of its own.
     if grep "warning:" "$scratch/$product.log" | grep -v "prohibited flag(s): -Wl,-z,relro" | grep -q .; then
