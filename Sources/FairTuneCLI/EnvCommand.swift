@@ -46,7 +46,7 @@ let envCommand = Command(CommandSpec(
 /// What differs between ranks: the node, the process, the CPUs it may run on and its BLAS threads.
 func rankLine(world: MPICommunicator) -> String {
     let host = ProcessInfo.processInfo.hostName
-    let cpus = ProcessInfo.processInfo.activeProcessorCount
+    let cpus = CPUInfo.usableProcessors().map(String.init) ?? "unknown"
     return "rank \(world.rank)/\(world.size)  host \(host)  pid \(getpid())  CPUs usable \(cpus)  BLAS threads \(BLASRuntime.threads)"
 }
 

@@ -46,6 +46,18 @@ import Testing
         #expect(mpiLine?.hasSuffix(" 0/1 (no MPI launcher)") == true, "MPI line: \(String(describing: mpiLine))")
     }
 
+    /// The rank line counts the CPUs the process may run on, as coreutils' `nproc` does.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")))
+    func envCountsTheCPUsOfItsAffinity() throws {
+        let taskset = URL(fileURLWithPath: "/usr/bin/taskset")
+        let nproc = try TestSupport.run(taskset, ["-c", "0", "nproc"])
+        let env = try TestSupport.run(taskset, ["-c", "0", TestSupport.fairtuneBinary.path, "env"])
+        #expect(env.status == 0 && nproc.status == 0)
+        let rankLine = env.stdout.split(separator: "\n").first { $0.hasPrefix("  rank 0/1 ") }
+        #expect(rankLine?.contains("CPUs usable \(nproc.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ") == true,
+                "\(String(describing: rankLine)), nproc \(nproc.stdout)")
+    }
+
     /// On an AVX-512 CPU the binary must end up on AVX-512 BLAS kernels without user help.
     @Test func avx512KernelsWithoutUserSettings() throws {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
