@@ -6,22 +6,18 @@ struct ViTCommandError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// The options that choose what trains, shared by `fairtune forward`, `fairtune bench train` and
-/// the commands that train.
+/// The options that choose what trains, shared by `fairtune forward` and `fairtune bench train`.
 enum TuningOptions {
-    static let specs = specs(requiringMethod: false)
-
-    /// The options, with --tuning required (training) or optional (full fine-tuning when absent).
-    static func specs(requiringMethod: Bool) -> [OptionSpec] { [
+    static let specs: [OptionSpec] = [
         .value("tuning", "METHOD", "what trains (the head always does): " + PEFTMethod.allCases.map(\.rawValue).joined(separator: ", ")
             + ". block-X: one mask bit per block selects X in it; block-parts3: three bits per block (norms, attention, MLP);"
             + " block-parts4: four (norm1, attention, norm2, MLP); attention-tensors: four (qkv weight, qkv bias,"
             + " proj weight, proj bias) plus pos_embed. The reference's --tuning_method names (fullft, linear,"
-            + " auto_peft1, auto_peft2, tune_full_block, ...) are accepted too", required: requiringMethod),
+            + " auto_peft1, auto_peft2, tune_full_block, ...) are accepted too"),
         .value("mask", "BITS", "0/1 mask of a per-block method (bits per block × depth); default all ones"),
         .value("lora-rank", "R", "LoRA rank on qkv (Q and V) for --tuning lora", default: "8"),
         .value("lora-alpha", "A", "LoRA alpha; the update is scaled by alpha / rank", default: "8"),
-    ] }
+    ]
 
     /// The method named by --tuning (nil when absent).
     static func method(_ args: ParsedArguments) throws -> PEFTMethod? {
@@ -40,7 +36,7 @@ enum TuningOptions {
     static func trainableSet(_ args: ParsedArguments, method: PEFTMethod?, layout: ParameterLayout) throws -> TrainableSet {
         let method = method ?? .full
         let mask = try args.string("mask").map { text throws(ViTError) in
-            try parseMask(text, method: method, depth: layout.config.depth)
+            try PEFTMask(text, method: method, depth: layout.config.depth).bits
         }
         return try TrainableSet(layout: layout, method: method, mask: mask)
     }
