@@ -1,5 +1,35 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
+
+// The pkg-config names of the MPI and HDF5 C libraries. Debian's are the defaults; a cluster's
+// modules usually install other names (`mpich` for MPICH, Cray MPICH and MVAPICH, `impi` for
+// Intel MPI, `hdf5` for HDF5). docs/cluster.md lists them.
+let environment = ProcessInfo.processInfo.environment
+let mpiPackage = environment["FAIRTUNE_MPI_PC"] ?? "ompi-c"
+let hdf5Package = environment["FAIRTUNE_HDF5_PC"] ?? "hdf5-serial"
+
+/// Stops the build with a message naming the variable when pkg-config does not know `name`.
+/// (SwiftPM itself only warns and then fails on a missing header.)
+func requirePkgConfig(_ name: String, variable: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["pkg-config", "--exists", name]
+    do { try process.run() } catch {
+        print("error: pkg-config is not installed; fairtune finds MPI and HDF5 with it")
+        exit(1)
+    }
+    process.waitUntilExit()
+    guard process.terminationStatus != 0 else { return }
+    print("""
+        error: pkg-config finds no package '\(name)' (\(variable)). Load the module that provides it, \
+        add the directory of its .pc file to PKG_CONFIG_PATH, or set \(variable) to the name it has \
+        here (`pkg-config --list-all | grep -i -e mpi -e hdf5` lists them); see docs/cluster.md.
+        """)
+    exit(1)
+}
+requirePkgConfig(mpiPackage, variable: "FAIRTUNE_MPI_PC")
+requirePkgConfig(hdf5Package, variable: "FAIRTUNE_HDF5_PC")
 
 let package = Package(
     name: "fairtune",
@@ -8,9 +38,9 @@ let package = Package(
     ],
     targets: [
         // MARK: - Native libraries (module map + shim header of static inline accessors)
-        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-serial",
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: hdf5Package,
                        providers: [.apt(["libhdf5-dev"])]),
-        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: mpiPackage,
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),

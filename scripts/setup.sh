@@ -9,6 +9,8 @@ DEB_PACKAGES=(
   pkg-config
   libhdf5-dev hdf5-tools          # shards: the HDF5 C library and h5dump
   libopenmpi-dev openmpi-bin      # data-parallel training: Open MPI and mpirun
+  libmpich-dev mpich              # the MPICH build test; Open MPI stays the default mpirun/mpicc
+                                  # (Debian's alternatives rank it 50, MPICH 40)
   libopenblas-dev                 # GEMM
 )
 

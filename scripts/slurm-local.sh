@@ -3,7 +3,8 @@
 # trying the templates without a real cluster. Needs root and no systemd.
 #   bash scripts/slurm-local.sh start    install munge + Slurm if missing, write the config, start the daemons
 #   bash scripts/slurm-local.sh stop     cancel all jobs, stop the daemons
-#   bash scripts/slurm-local.sh status
+#   bash scripts/slurm-local.sh status   the node and the queue; exits 3 with "not running" when
+#                                        the daemons are stopped (the LSB status convention)
 set -euo pipefail
 
 CONF=/etc/slurm/slurm.conf
@@ -157,6 +158,11 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  status) sinfo; squeue ;;
+  status)
+    if ! alive /run/slurmctld.pid || ! alive /run/slurmd.pid; then
+      echo "slurm-local: not running (start it with: bash $0 start)"
+      exit 3
+    fi
+    sinfo; squeue ;;
   *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift build (which must emit no warnings), swift test, the multi-rank MPI
-# checks under mpirun, and the Python tests. Run `make test`, which sets up first.
+# checks under mpirun, the same checks built against MPICH, Slurm, and the Python tests. Run
+# `make test`, which sets up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .build
@@ -38,6 +39,9 @@ echo "== MPI checks (mpirun -n 2)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -n 2 .build/debug/fairtune-mpi-check
 run_scripts Tests/mpi
+
+echo "== MPICH (a debug build against MPICH in .build-mpich, run under mpiexec.mpich -n 2)"
+bash Tests/mpich/build_and_run.sh
 
 echo "== Slurm (a one-node cluster on this machine; srun --mpi=pmix)"
 bash scripts/slurm-local.sh start

@@ -2,7 +2,10 @@
 #define CMPI_SHIM_H
 #include <mpi.h>
 
-/* Open MPI's handles are macros of the form ((MPI_Comm) &ompi_mpi_comm_world); Swift cannot import them. */
+/* Every MPI handle goes through these functions, so Swift code never depends on what a handle is:
+   pointers in Open MPI (macros like ((MPI_Comm) &ompi_mpi_comm_world), which Swift cannot import),
+   integers in MPICH, Cray MPICH, Intel MPI and MVAPICH (casts of constants). Swift uses the
+   MPI_Comm, MPI_Datatype, MPI_Op and MPI_Errhandler typedefs only by name. */
 static inline MPI_Comm     shim_MPI_COMM_WORLD(void) { return MPI_COMM_WORLD; }
 static inline MPI_Datatype shim_MPI_FLOAT(void)      { return MPI_FLOAT; }
 static inline MPI_Datatype shim_MPI_DOUBLE(void)     { return MPI_DOUBLE; }

@@ -18,8 +18,11 @@ public enum MPIError: Error, Equatable, CustomStringConvertible {
         case let .callFailed(function, message):
             return "\(function) failed: \(message)"
         case let .worldSizeMismatch(launcher, expected, found):
-            return "\(launcher) started \(expected) tasks but MPI sees a world of \(found); "
-                + "under Slurm launch with `srun --mpi=pmix` (or set MpiDefault=pmix)"
+            let advice = launcher == "srun"
+                ? "under Slurm launch with `srun --mpi=pmix` for Open MPI or `srun --mpi=pmi2` for MPICH "
+                    + "(`srun --mpi=list` shows what this Slurm offers; docs/cluster.md)"
+                : "start it with the launcher of the MPI it was built against (`fairtune env --no-mpi` names it)"
+            return "\(launcher) started \(expected) tasks but MPI sees a world of \(found); " + advice
         case let .bufferTooLarge(function, bytes):
             return "\(function): \(bytes) bytes exceed MPI's 2^31-1 element count"
         }
@@ -174,22 +177,27 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     }
 
     /// The task count a launcher announced in the environment, if any: Open MPI's `mpirun` sets
-    /// `OMPI_COMM_WORLD_SIZE`; a Slurm step sets `SLURM_STEP_NUM_TASKS`.
+    /// `OMPI_COMM_WORLD_SIZE`; a Slurm step sets `SLURM_STEP_NUM_TASKS`; MPICH's and Intel MPI's
+    /// `mpiexec` (Hydra) set `PMI_SIZE`.
     static func launcherTaskCount(environment: [String: String]) -> (String, Int)? {
         if let n = environment["OMPI_COMM_WORLD_SIZE"].flatMap({ Int($0) }) { return ("mpirun", n) }
         if environment["SLURM_STEP_ID"] != nil, let n = environment["SLURM_STEP_NUM_TASKS"].flatMap({ Int($0) }) {
             return ("srun", n)
         }
+        if let n = environment["PMI_SIZE"].flatMap({ Int($0) }) { return ("mpiexec", n) }
         return nil
     }
 
-    /// The MPI library's version string, e.g. `Open MPI v4.1.4, ...`.
+    /// The MPI library's version string, e.g. `Open MPI v4.1.4` or `MPICH Version: 4.0.2`.
     public static var libraryVersion: String {
         var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_LIBRARY_VERSION_STRING) + 1)
         var length: Int32 = 0
         MPI_Get_library_version(&buffer, &length)
         let line = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return line.split(separator: ",").first.map(String.init) ?? line
+        // Open MPI's is one line of comma-separated details, MPICH's many lines of `key:\tvalue`.
+        let first = line.split(whereSeparator: \.isNewline).first.map(String.init) ?? line
+        let name = first.split(separator: ",").first.map(String.init) ?? first
+        return name.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     // MARK: - Collectives

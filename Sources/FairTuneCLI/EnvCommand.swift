@@ -30,11 +30,24 @@ let envCommand = Command(CommandSpec(
         let world = try MPICommunicator.world()
         rows.append(("MPI rank/size", "\(world.rank)/\(world.size)" + (world.usesMPI ? "" : " (no MPI launcher)")))
         defer { world.finalize() }
-        if world.isRoot { printTable(rows) }
+        // Every rank's own view, gathered so that rank 0 prints them in rank order.
+        let lines = try world.gather(Array(rankLine(world: world).utf8))
+        if world.isRoot {
+            printTable(rows)
+            print("ranks (one line each):")
+            for line in lines ?? [] { print("  " + String(decoding: line, as: UTF8.self)) }
+        }
     } else {
         printTable(rows)
     }
     return ExitStatus.success
+}
+
+/// What differs between ranks: the node, the process, the CPUs it may run on and its BLAS threads.
+func rankLine(world: MPICommunicator) -> String {
+    let host = ProcessInfo.processInfo.hostName
+    let cpus = CPUInfo.usableProcessors().map(String.init) ?? "unknown"
+    return "rank \(world.rank)/\(world.size)  host \(host)  pid \(getpid())  CPUs usable \(cpus)  BLAS threads \(BLASRuntime.threads)"
 }
 
 /// Prints `key  value` rows with the keys aligned.

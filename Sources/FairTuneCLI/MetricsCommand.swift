@@ -149,9 +149,10 @@ enum MetricsTable {
         if let intervals, let bootstrap {
             lines.append("bootstrap: \(Int((bootstrap.confidence * 100).rounded()))% percentile intervals, "
                 + "\(bootstrap.resamples) resamples stratified by class and groups, seed \(bootstrap.seed)")
-            for i in intervals {
-                let name = i.objective.rawValue + (i.attribute.map { " [\($0)]" } ?? "")
-                lines.append("  " + name.padding(toLength: 28, withPad: " ", startingAt: 0)
+            let names = intervals.map { $0.objective.rawValue + ($0.attribute.map { " [\($0)]" } ?? "") }
+            let width = (names.map(\.count).max() ?? 0) + 2
+            for (i, name) in zip(intervals, names) {
+                lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0)
                     + "\(format(i.estimate))  [\(format(i.lower)), \(format(i.upper))]"
                     + (i.definedResamples < i.resamples ? "  (defined in \(i.definedResamples) resamples)" : ""))
             }

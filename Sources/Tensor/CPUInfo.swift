@@ -44,6 +44,26 @@ public struct CPUInfo: Sendable {
         return CPUInfo(cpuinfo: text)
     }
 
+    /// The CPUs this process may run on (its affinity, as `taskset`, Slurm's task binding or
+    /// `mpirun --bind-to` set it), read from `/proc/self/status`; nil where that is not available.
+    public static func usableProcessors() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        return usableProcessors(status: text)
+    }
+
+    /// The number of CPUs in the `Cpus_allowed_list:` line (e.g. `0-3,8` is 5) of a
+    /// `/proc/PID/status` text; nil without the line or when it does not parse.
+    public static func usableProcessors(status text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }) else { return nil }
+        var count = 0
+        for range in line.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
+            let bounds = range.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard let first = bounds.first ?? nil, let last = bounds.last ?? nil, bounds.count <= 2, last >= first else { return nil }
+            count += last - first + 1
+        }
+        return count > 0 ? count : nil
+    }
+
     /// The flags that decide which kernels can run fast, in a fixed order.
     public var simdFlags: [String] {
         ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512_vnni", "amx_bf16"]

@@ -14,6 +14,11 @@ import Testing
         #expect(version.status == 0 && version.stdout.hasPrefix("fairtune "))
         let sub = try TestSupport.fairtune(["bench", "gemm", "--help"])
         #expect(sub.status == 0 && sub.stdout.contains("--repeats N"))
+        // train cannot guess what to tune: --tuning is in the usage line and marked required.
+        let train = try TestSupport.fairtune(["train", "--help"])
+        let usage = train.stdout.split(separator: "\n").first ?? ""
+        #expect(train.status == 0 && usage.contains("--tuning METHOD"), "\(usage)")
+        #expect(train.stdout.split(separator: "\n").contains { $0.contains("--tuning METHOD") && $0.contains("(required)") })
     }
 
     @Test func usageErrorsExitTwo() throws {
@@ -22,6 +27,7 @@ import Testing
             (["bench", "gemm", "--repeats"], "option '--repeats' needs a value"),
             (["bench", "gemm", "--repeats", "zero"], "invalid value 'zero' for '--repeats'"),
             (["fly"], "unknown command 'fly'"),
+            (["train", "--data", "d", "--weights", "w", "--attribute", "sex", "--out", "r"], "missing required option '--tuning'"),
         ] {
             let r = try TestSupport.fairtune(arguments)
             #expect(r.status == 2, "\(arguments) exited \(r.status)")
@@ -40,6 +46,18 @@ import Testing
         }
         let mpiLine = r.stdout.split(separator: "\n").first { $0.hasPrefix("MPI rank/size") }
         #expect(mpiLine?.hasSuffix(" 0/1 (no MPI launcher)") == true, "MPI line: \(String(describing: mpiLine))")
+    }
+
+    /// The rank line counts the CPUs the process may run on, as coreutils' `nproc` does.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset")))
+    func envCountsTheCPUsOfItsAffinity() throws {
+        let taskset = URL(fileURLWithPath: "/usr/bin/taskset")
+        let nproc = try TestSupport.run(taskset, ["-c", "0", "nproc"])
+        let env = try TestSupport.run(taskset, ["-c", "0", TestSupport.fairtuneBinary.path, "env"])
+        #expect(env.status == 0 && nproc.status == 0)
+        let rankLine = env.stdout.split(separator: "\n").first { $0.hasPrefix("  rank 0/1 ") }
+        #expect(rankLine?.contains("CPUs usable \(nproc.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ") == true,
+                "\(String(describing: rankLine)), nproc \(nproc.stdout)")
     }
 
     /// On an AVX-512 CPU the binary must end up on AVX-512 BLAS kernels without user help.

@@ -142,6 +142,20 @@ final class MetricsCLITests: XCTestCase {
         }
     }
 
+    /// Interval names of any length stay apart from their values (`worst_group_auc [age_binary]`
+    /// is exactly as long as the old fixed column was).
+    func testBootstrapTableSeparatesLongNamesFromValues() throws {
+        let binary = try String(contentsOf: fixtures.appendingPathComponent("predictions_binary.csv"), encoding: .utf8)
+        let path = try writeCSV(binary.replacingOccurrences(of: "id,label,score,sex,age\n", with: "id,label,score,sex,age_binary\n"))
+        let result = try fairtune(["metrics", "--predictions", path, "--group-column", "age_binary", "--bootstrap", "5"])
+        XCTAssertEqual(result.status, 0, result.err)
+        let rows = result.out.split(separator: "\n").drop { !$0.hasPrefix("bootstrap:") }.dropFirst().filter { $0.hasPrefix("  ") }
+        XCTAssertTrue(rows.contains { $0.contains("worst_group_auc [age_binary]") }, result.out)
+        for row in rows {
+            XCTAssertNotNil(row.range(of: #"^  \S.*\S  +(n/a|-?[0-9])"#, options: .regularExpression), "no gap before the value: \(row)")
+        }
+    }
+
     func testBenchMetricsRuns() throws {
         let result = try fairtune(["bench", "metrics", "--samples", "2000", "--groups", "3", "--resamples", "5"])
         XCTAssertEqual(result.status, 0, result.err)

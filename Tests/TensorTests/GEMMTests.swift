@@ -118,4 +118,13 @@ private func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         #expect(cpu.flags.contains("avx512f"))
         #expect(cpu.simdFlags == ["avx2", "fma", "avx512f", "avx512bw", "avx512_bf16"])
     }
+
+    @Test func countsTheCPUsOfTheAffinityList() {
+        #expect(CPUInfo.usableProcessors(status: "Name:\tx\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n") == 2)
+        #expect(CPUInfo.usableProcessors(status: "Cpus_allowed_list:\t0-3,8,10-11\n") == 7)
+        #expect(CPUInfo.usableProcessors(status: "Cpus_allowed_list:\t5\n") == 1)
+        #expect(CPUInfo.usableProcessors(status: "Cpus_allowed_list:\t3-1\n") == nil)
+        #expect(CPUInfo.usableProcessors(status: "Cpus_allowed_list:\tx\n") == nil)
+        #expect(CPUInfo.usableProcessors(status: "Name:\tx\n") == nil)
+    }
 }
