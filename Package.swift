@@ -37,6 +37,8 @@ let package = Package(
 
         // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
+        // The study worker: search wired to training (rank 0 holds the journal; every rank trains).
+        .target(name: "StudyRunner", dependencies: ["Search", "Training", "Distributed", "Metrics", "JSON"]),
 
         // MARK: - Data
         .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
@@ -44,7 +46,8 @@ let package = Package(
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "DistributedEvaluation", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
+                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness",
+                                         "Search", "StudyRunner"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -65,6 +68,8 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "StudyRunnerTests", dependencies: ["StudyRunner", "Search", "Training", "Distributed", "Metrics", "JSON",
+                                                           "TestSupport"]),
     ]
 )
 

@@ -18,6 +18,8 @@ let tool = Command(group: "fairtune", summary: """
     metricsCommand,
     trainCommand,
     exportCommand,
+    Command(group: "fairtune study", summary: "The FairTune search: a study journal Optuna reads, shared by many workers.",
+            subcommands: [studyCreateCommand, studyWorkCommand, studyBestCommand, studyStatusCommand]),
 ])
 
 let arguments = Array(CommandLine.arguments.dropFirst())
