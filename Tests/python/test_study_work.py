@@ -121,7 +121,7 @@ def test_sixteen_workers_finish_exactly_n_trials(data, tmp_path):
 
 def test_a_killed_workers_trial_is_failed_and_retried(data, tmp_path):
     study = tmp_path / "kill" / "study.log"
-    create(study, data, "--sampler", "random", "--heartbeat-interval", "0.5", "--grace-period", "2", trials=2, epochs=4)
+    create(study, data, "--sampler", "random", "--heartbeat-interval", "0.5", "--grace-period", "2", trials=2, epochs=10)
     victim = work(study, "victim")
     wait_for(lambda: running_with_epoch(study, "victim"))
     victim.send_signal(signal.SIGKILL)
@@ -139,7 +139,7 @@ def test_a_killed_workers_trial_is_failed_and_retried(data, tmp_path):
 
 def test_a_stopped_trial_resumes_bit_for_bit(data, tmp_path):
     study = tmp_path / "stop" / "study.log"
-    create(study, data, "--sampler", "random", "--heartbeat-interval", "0.5", trials=1, epochs=5)
+    create(study, data, "--sampler", "random", "--heartbeat-interval", "0.5", trials=1, epochs=12)
     first = work(study, "task-7")
     wait_for(lambda: running_with_epoch(study, "task-7"))
     first.send_signal(signal.SIGUSR1)
