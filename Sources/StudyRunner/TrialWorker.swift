@@ -101,7 +101,7 @@ public final class TrialWorker {
 
     /// Rank 0: the trial this worker owns (a restarted worker), else the limits, else the study's next trial.
     private func nextOrder() throws -> WorkOrder {
-        if coordinator == nil { coordinator = try Coordinator(path: options.studyPath, workerID: options.workerID) }
+        if coordinator == nil { coordinator = try openStudy() }
         guard let coordinator else { return .fail(message: "no study") }
         if stopRequested() { return .stop }
         if let trial = try coordinator.study.resume() {
@@ -120,5 +120,20 @@ public final class TrialWorker {
         case .complete:
             return .finish(message: "the study has its \(try coordinator.study.settings().finishedTrialsWanted) finished trials")
         }
+    }
+
+    /// Opens the study and checks that this version can build its trials' settings, before any trial is claimed.
+    private func openStudy() throws -> Coordinator {
+        let opened = try Coordinator(path: options.studyPath, workerID: options.workerID)
+        let configuration = opened.configuration
+        let mask = configuration.maskLength > 0 ? String(repeating: "1", count: configuration.maskLength) : nil
+        do {
+            _ = try makeSettings(configuration.trainArguments, TrialAssignment(mask: mask, learningRate: "\(configuration.lrRange.low)"),
+                                 opened.directory + "/trials/check")
+        } catch {
+            throw StudyRunnerError.studySetting(path: options.studyPath, key: StudyAttributeKey.trainArguments,
+                                                message: "this fairtune (\(version)) cannot train with them: \(error)")
+        }
+        return opened
     }
 }

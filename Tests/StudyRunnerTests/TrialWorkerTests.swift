@@ -58,9 +58,12 @@ import Training
             return try worker.run()
         }
         #expect(endings.allSatisfy { if case .finished = $0 { true } else { false } })
-        // Every rank trained the same trials with rank 0's parameters and the study's stored arguments.
-        #expect(seen.byRank[0]?.count == 2 && seen.byRank[0] == seen.byRank[1])
+        // Rank 0 first checks that it can build the study's settings (into trials/check, never created); then every
+        // rank trains the same trials with rank 0's parameters and the study's stored arguments.
+        let trained = seen.byRank[0]?.filter { !$0.hasSuffix("/trials/check") }
+        #expect(seen.byRank[0]?.count == 3 && trained?.count == 2 && trained == seen.byRank[1])
         #expect(seen.byRank[0]?.allSatisfy { $0.hasPrefix("[\"--stored\"]") } == true)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/trials/check"))
 
         let study = try Study(path: path, workerID: "reader")
         #expect(study.trials.map(\.state) == [.complete, .complete])

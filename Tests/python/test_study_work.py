@@ -222,6 +222,11 @@ def test_bad_input_is_refused_before_anything_is_written(data, tmp_path):
     assert result.returncode != 0 and "--force" in result.stderr
     result = subprocess.run([str(BINARY), "study", "work", "--study", str(tmp_path / "none.log")], capture_output=True, text=True)
     assert result.returncode == 1 and "none.log" in result.stderr
+    # Training options this version cannot honour: refused before any trial is claimed.
+    study.write_text(study.read_text().replace('"--threads", "1"', '"--bogus", "1"').replace('"--threads","1"', '"--bogus","1"'))
+    result = subprocess.run([str(BINARY), "study", "work", "--study", str(study)], capture_output=True, text=True)
+    assert result.returncode == 1 and "fairtune:train_arguments" in result.stderr and "--bogus" in result.stderr
+    assert load(study).get_trials() == []
 
 
 def test_a_two_objective_study_gives_optunas_pareto_set(data, tmp_path):
