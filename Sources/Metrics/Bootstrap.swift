@@ -1,3 +1,5 @@
+import Randomness
+
 /// Settings of the percentile bootstrap.
 public struct BootstrapOptions: Sendable {
     /// How many resamples to draw.
@@ -125,43 +127,5 @@ public enum Bootstrap {
             }
         }
         return strata
-    }
-}
-
-/// xoshiro256** (Blackman and Vigna), seeded by SplitMix64: small, fast, reproducible everywhere.
-public struct Xoshiro256: RandomNumberGenerator, Sendable {
-    private var s0, s1, s2, s3: UInt64
-
-    /// A generator whose whole state comes from `seed`.
-    public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
-    }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
-
-    /// Uniform in 0..<bound without modulo bias (Lemire's multiply-and-reject).
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        var product = next().multipliedFullWidth(by: bound)
-        if product.low < bound {
-            let threshold = (0 &- bound) % bound
-            while product.low < threshold { product = next().multipliedFullWidth(by: bound) }
-        }
-        return product.high
     }
 }
