@@ -238,3 +238,23 @@ def test_a_two_objective_study_gives_optunas_pareto_set(data, tmp_path):
     best = best_json(study)
     assert best["objectives"] == ["overall_auc", "auc_diff"]
     assert sorted(b["number"] for b in best["best_trials"]) == sorted(t.number for t in loaded.best_trials)
+
+
+def test_the_median_pruner_stops_trials_after_an_epoch(data, tmp_path):
+    study = tmp_path / "prune" / "study.log"
+    create(study, data, "--pruner", "median", "--sampler", "random", trials=9, epochs=2)
+    finish(work(study, "m"))  # one worker, seeded sampler and training: the same trials prune every run
+    trials = load(study).get_trials(deepcopy=False)
+    pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert len(trials) == 9 and pruned
+    for t in pruned:
+        # Optuna's MedianPruner, asked about the same history, agrees.
+        earlier = [s for s in trials if s.number < t.number and s.state != optuna.trial.TrialState.RUNNING]
+        history = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner())
+        history.add_trials(earlier)
+        step = max(t.intermediate_values)
+        assert step == 1 and t.user_attrs["fairtune:epochs_trained"] == 1 and t.value == t.intermediate_values[step]
+        frozen = history.ask()
+        frozen.report(t.intermediate_values[step], step)
+        assert frozen.should_prune()
+        assert json.loads((study.parent / t.user_attrs["fairtune:run_dir"] / "result.json").read_text())["status"] == "pruned"
