@@ -5,8 +5,9 @@ datasets made at test time. Covers: 16 concurrent workers (exactly N finished, e
 trained once, Optuna names the same best trial), a worker killed with -9 (its stale trial failed
 and retried), SIGUSR1 then the same worker id restarted (the trial resumes and ends bit for bit as
 an uninterrupted `fairtune train`), 2 workers x mpirun -n 2, an undefined objective and a
-diverging trial (FAIL with the reason, the worker goes on), bad input. Skipped when the release
-binary is missing (`make test` builds it).
+diverging trial (FAIL with the reason, the worker goes on), the median pruner (as Optuna's decides),
+a two-objective study (Optuna's Pareto set), bad input. Skipped when the release binary is missing
+(`make test` builds it).
 """
 import json
 import os
