@@ -101,8 +101,8 @@ public final class TrialWorker {
 
     /// Rank 0: the trial this worker owns (a restarted worker), else the limits, else the study's next trial.
     private func nextOrder() throws -> WorkOrder {
-        if coordinator == nil { coordinator = try openStudy() }
-        guard let coordinator else { return .fail(message: "no study") }
+        let coordinator = try self.coordinator ?? openStudy()
+        self.coordinator = coordinator
         if stopRequested() { return .stop }
         if let trial = try coordinator.study.resume() {
             say("resuming trial \(trial.number), which this worker (\(options.workerID)) was running")
