@@ -69,6 +69,8 @@ let package = Package(
 
         // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
+        // The study worker: search wired to training (rank 0 holds the journal; every rank trains).
+        .target(name: "StudyRunner", dependencies: ["Search", "Training", "Distributed", "Metrics", "JSON"]),
 
         // MARK: - Plots (a leaf: standalone SVG files, knows nothing of training)
         .target(name: "Plot"),
@@ -80,7 +82,7 @@ let package = Package(
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "DistributedEvaluation", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
                                          "SafeTensors", "ViT", "FileOutput", "RunLock", "Training", "Optimization", "Randomness",
-                                         "Search", "Plot"],
+                                         "Search", "StudyRunner", "Plot"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
@@ -105,6 +107,8 @@ let package = Package(
         .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Randomness", "TestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot"]),
+        .testTarget(name: "StudyRunnerTests", dependencies: ["StudyRunner", "Search", "Training", "Distributed", "Metrics", "JSON",
+                                                           "TestSupport"]),
     ]
 )
 
