@@ -2,6 +2,7 @@ import Arguments
 import Foundation
 import JSON
 import Search
+import StudyRunner
 
 /// `fairtune bench study`: W worker processes share one journal on a synthetic objective (no
 /// training): the journal, the lock and the TPE sampler only.
@@ -33,7 +34,7 @@ let benchStudyCommand = Command(CommandSpec(
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { if own { try? FileManager.default.removeItem(atPath: directory) } }
     let path = directory + "/bench.log"
-    let space = (0..<bits).map { (name: "Mask Idx \($0)", distribution: Distribution.int(low: 0, high: 1, step: 1, log: false)) }
+    let space = (0..<bits).map { (name: StudyConfiguration.maskParameter($0), distribution: Distribution.int(low: 0, high: 1, step: 1, log: false)) }
         + [(name: "lr", distribution: Distribution.float(low: 1e-5, high: 1e-3, step: nil, log: true))]
     try Study.create(path: path, name: "bench", directions: [.maximize],
                      settings: StudySettings(finishedTrialsWanted: trials, heartbeatInterval: 600, gracePeriod: 1200, searchSpace: space),

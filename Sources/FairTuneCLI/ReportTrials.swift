@@ -54,7 +54,7 @@ struct TrialRow {
         if let start = trial.startText.flatMap(JournalTime.seconds), let end = trial.completeText.flatMap(JournalTime.seconds) {
             seconds = end - start
         }
-        return TrialRow(number: trial.number, state: StudySetup.stateName(trial.state), values: trial.values,
+        return TrialRow(number: trial.number, state: "\(trial.state)", values: trial.values,
                         mask: StudySetup.mask(of: trial), lr: trial.param("lr"),
                         trainablePercent: result?["trainable_percent"]?.doubleValue,
                         valAUC: val?["overall"]?["auc"]?["value"]?.doubleValue, groupAUC: groupAUC,

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Search
+import StudyRunner
 import ViT
 
 /// A study's training options and search results as stage 2 and the report read them: the
@@ -8,14 +9,7 @@ import ViT
 /// `--out`), `fairtune:objective` and `fairtune:objective_attribute`, and the trial parameters
 /// `Mask Idx i` and `lr`.
 struct StudySetup {
-    enum Key {
-        static let trainArguments = "fairtune:train_arguments"
-        static let objective = "fairtune:objective"
-        static let objectiveAttribute = "fairtune:objective_attribute"
-        /// Trial user attributes that may name the trial's run directory, in the order tried.
-        static let runDirectory = ["fairtune:run_dir", "fairtune:run_directory", "run_dir"]
-        static let maskPrefix = "Mask Idx "
-    }
+    private typealias Key = StudyAttributeKey
 
     let path: String
     let name: String
@@ -88,7 +82,7 @@ struct StudySetup {
             throw StudySetupError(path: path, message: "--method \(number): the study has no trial \(number) (it has \(trials.count))")
         }
         guard trial.state == .complete else {
-            throw StudySetupError(path: path, message: "--method \(number): trial \(number) is \(StudySetup.stateName(trial.state)), not COMPLETE")
+            throw StudySetupError(path: path, message: "--method \(number): trial \(number) is \("\(trial.state)"), not COMPLETE")
         }
         return trial
     }
@@ -101,13 +95,11 @@ struct StudySetup {
         return zip(sa, sb).allSatisfy { $0 <= $1 } && zip(sa, sb).contains { $0 < $1 }
     }
 
-    /// The trial's mask: its `Mask Idx i` parameters in index order as 0/1 characters; nil without any.
+    /// The trial's mask: its mask-bit parameters in index order as 0/1 characters; nil without any.
     static func mask(of trial: Trial) -> String? {
-        let bits = trial.params.compactMap { p -> (index: Int, bit: Bool)? in
-            guard p.name.hasPrefix(Key.maskPrefix), let i = Int(p.name.dropFirst(Key.maskPrefix.count)) else { return nil }
-            return (index: i, bit: p.value >= 0.5)
-        }.sorted { $0.index < $1.index }
-        return bits.isEmpty ? nil : String(bits.map { $0.bit ? "1" : "0" })
+        var bits = ""
+        while let bit = trial.param(StudyConfiguration.maskParameter(bits.count)) { bits += bit >= 0.5 ? "1" : "0" }
+        return bits.isEmpty ? nil : bits
     }
 
     /// The trial's learning rate text (the parameter `lr`), or nil.
@@ -115,23 +107,9 @@ struct StudySetup {
 
     /// The trial's run directory from its user attributes, resolved against the study's folder when relative.
     func runDirectory(of trial: Trial) -> String? {
-        for key in Key.runDirectory {
-            guard let text = trial.userAttribute(key)?.stringValue else { continue }
-            if text.hasPrefix("/") || FileManager.default.fileExists(atPath: text) { return text }
-            return ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(text)
-        }
-        return nil
-    }
-
-    /// Optuna's name of a state.
-    static func stateName(_ state: TrialState) -> String {
-        switch state {
-        case .running: return "RUNNING"
-        case .complete: return "COMPLETE"
-        case .pruned: return "PRUNED"
-        case .fail: return "FAIL"
-        case .waiting: return "WAITING"
-        }
+        guard let text = trial.userAttribute(Key.runDirectory)?.stringValue else { return nil }
+        if text.hasPrefix("/") { return text }
+        return ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(text)
     }
 }
 

@@ -104,10 +104,12 @@ public struct StudyConfiguration: Sendable {
         ]
     }
 
-    /// The search space: one int in {0, 1} per mask bit named `Mask Idx i` (the reference's names),
-    /// then the log-uniform `lr`.
+    /// The name of mask bit `i`'s parameter: `Mask Idx i`, the reference's.
+    public static func maskParameter(_ i: Int) -> String { "Mask Idx \(i)" }
+
+    /// The search space: one int in {0, 1} per mask bit (`maskParameter(i)`), then the log-uniform `lr`.
     public var searchSpace: [(name: String, distribution: Distribution)] {
-        (0..<maskLength).map { (name: "Mask Idx \($0)", distribution: .int(low: 0, high: 1, step: 1, log: false)) }
+        (0..<maskLength).map { (name: Self.maskParameter($0), distribution: .int(low: 0, high: 1, step: 1, log: false)) }
             + [(name: "lr", distribution: .float(low: lrRange.low, high: lrRange.high, step: nil, log: true))]
     }
 
@@ -194,8 +196,9 @@ public struct TrialAssignment: Sendable, Equatable {
     public init(trial: Trial, configuration: StudyConfiguration) throws(StudyRunnerError) {
         var bits = ""
         for i in 0..<configuration.maskLength {
-            guard let bit = trial.param("Mask Idx \(i)"), bit == 0 || bit == 1 else {
-                throw .trialFailed(number: trial.number, message: "parameter 'Mask Idx \(i)' is missing or not 0/1")
+            let name = StudyConfiguration.maskParameter(i)
+            guard let bit = trial.param(name), bit == 0 || bit == 1 else {
+                throw .trialFailed(number: trial.number, message: "parameter '\(name)' is missing or not 0/1")
             }
             bits += bit == 1 ? "1" : "0"
         }
