@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "RunLock", dependencies: ["JSON"]),
         .target(name: "JSON"),
         .target(name: "Randomness"),
-        .target(name: "SafeTensors", dependencies: ["FileOutput"]),
+        .target(name: "SafeTensors", dependencies: ["FileOutput", "JSON"]),
         .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Randomness"]),
         .target(name: "Optimization"),
 

@@ -19,8 +19,15 @@ extension JSONValue {
     }
 
     /// Parses UTF-8 bytes; see `parse(_:)`.
-    public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+    ///
+    /// - Parameters:
+    ///   - allowNonFinite: whether Python's bare `NaN`, `Infinity` and `-Infinity` are numbers;
+    ///     false reads strict RFC 8259 JSON, as formats such as safetensors require.
+    ///   - allowDuplicateMembers: whether an object may repeat a member name (every pair is kept,
+    ///     in order), for a caller that reports repeats in its own terms.
+    public static func parse(bytes: [UInt8], allowNonFinite: Bool = true,
+                             allowDuplicateMembers: Bool = false) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, allowNonFinite: allowNonFinite, allowDuplicateMembers: allowDuplicateMembers)
         parser.skipSpace()
         let value = try parser.value(depth: 0)
         parser.skipSpace()
@@ -32,10 +39,16 @@ extension JSONValue {
 /// A recursive-descent parser over UTF-8 bytes.
 struct JSONParser {
     let bytes: [UInt8]
+    let allowNonFinite: Bool
+    let allowDuplicateMembers: Bool
     var position = 0
     static let maximumDepth = 512
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], allowNonFinite: Bool, allowDuplicateMembers: Bool) {
+        self.bytes = bytes
+        self.allowNonFinite = allowNonFinite
+        self.allowDuplicateMembers = allowDuplicateMembers
+    }
 
     func error(_ message: String, at offset: Int? = nil) -> JSONParseError {
         let at = min(offset ?? position, bytes.count)
@@ -60,8 +73,8 @@ struct JSONParser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "N"): try literal("NaN"); return .number(.nan)
-        case UInt8(ascii: "I"): try literal("Infinity"); return .number(.infinity)
+        case UInt8(ascii: "N"): try nonFinite("NaN"); return .number(.nan)
+        case UInt8(ascii: "I"): try nonFinite("Infinity"); return .number(.infinity)
         default: return .number(try number())
         }
     }
@@ -72,6 +85,13 @@ struct JSONParser {
             throw error("expected a value")
         }
         position += w.count
+    }
+
+    /// Python's token `word` (`NaN`, `Infinity`), refused in strict JSON.
+    mutating func nonFinite(_ word: String) throws(JSONParseError) {
+        let start = position
+        try literal(word)
+        guard allowNonFinite else { throw error("\(word) is not a JSON number (strict JSON has no non-finite values)", at: start) }
     }
 
     mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -85,7 +105,7 @@ struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw error("expected a quoted member name") }
             let keyOffset = position
             let key = try string()
-            guard seen.insert(key).inserted else { throw error("member \"\(key)\" appears twice", at: keyOffset) }
+            guard allowDuplicateMembers || seen.insert(key).inserted else { throw error("member \"\(key)\" appears twice", at: keyOffset) }
             skipSpace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after member \"\(key)\"") }
             position += 1
@@ -118,7 +138,11 @@ struct JSONParser {
         let start = position
         if current == UInt8(ascii: "-") {
             position += 1
-            if current == UInt8(ascii: "I") { try literal("Infinity"); return -.infinity }
+            if current == UInt8(ascii: "I") {
+                position = start
+                try nonFinite("-Infinity")
+                return -.infinity
+            }
         }
         func digits(_ p: inout JSONParser) -> Int {
             let s = p.position

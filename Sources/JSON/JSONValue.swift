@@ -20,14 +20,16 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// on one line. Numbers in shortest round-trip form, integral ones without a fraction.
     public func rendered(indent: String = "") -> String {
         var out = ""
-        write(to: &out, indent: indent, pretty: true)
+        write(to: &out, indent: indent, pretty: true, spaced: true)
         return out
     }
 
-    /// The value on one line, separators as Python's `json.dumps` default (for JSON Lines files).
-    public func compactRendered() -> String {
+    /// The value on one line, separators as Python's `json.dumps` default (for JSON Lines files);
+    /// with `withSpaces: false`, no space after `,` and `:` (Python's `separators=(",", ":")`, the
+    /// form serde_json writes, e.g. in safetensors headers).
+    public func compactRendered(withSpaces: Bool = true) -> String {
         var out = ""
-        write(to: &out, indent: "", pretty: false)
+        write(to: &out, indent: "", pretty: false, spaced: withSpaces)
         return out
     }
 
@@ -39,8 +41,9 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    private func write(to out: inout String, indent: String, pretty: Bool) {
+    private func write(to out: inout String, indent: String, pretty: Bool, spaced: Bool) {
         let inner = indent + "  "
+        let comma = spaced ? ", " : ",", colon = spaced ? ": " : ":"
         switch self {
         case .null: out += "null"
         case let .bool(b): out += b ? "true" : "false"
@@ -51,9 +54,9 @@ public indirect enum JSONValue: Sendable, Equatable {
             let oneLine = !pretty || items.allSatisfy(\.isScalar)
             out += oneLine ? "[" : "[\n"
             for (i, item) in items.enumerated() {
-                if i > 0 { out += oneLine ? ", " : ",\n" }
+                if i > 0 { out += oneLine ? comma : ",\n" }
                 if !oneLine { out += inner }
-                item.write(to: &out, indent: inner, pretty: pretty)
+                item.write(to: &out, indent: inner, pretty: pretty, spaced: spaced)
             }
             out += oneLine ? "]" : "\n" + indent + "]"
         case let .object(pairs):
@@ -61,11 +64,11 @@ public indirect enum JSONValue: Sendable, Equatable {
             let oneLine = !pretty || pairs.allSatisfy { $0.1.isScalar }
             out += oneLine ? "{" : "{\n"
             for (i, (key, value)) in pairs.enumerated() {
-                if i > 0 { out += oneLine ? ", " : ",\n" }
+                if i > 0 { out += oneLine ? comma : ",\n" }
                 if !oneLine { out += inner }
                 JSONValue.quote(key, into: &out)
-                out += ": "
-                value.write(to: &out, indent: inner, pretty: pretty)
+                out += colon
+                value.write(to: &out, indent: inner, pretty: pretty, spaced: spaced)
             }
             out += oneLine ? "}" : "\n" + indent + "}"
         }
@@ -89,6 +92,8 @@ public indirect enum JSONValue: Sendable, Equatable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case "\u{8}": out += "\\b"
+            case "\u{C}": out += "\\f"
             default:
                 if u.value < 0x20 {
                     let hex = String(u.value, radix: 16)

@@ -2,8 +2,9 @@
 ///
 /// With K classes, C AUC columns (1 for binary, K for multi-class) and B calibration bins:
 /// `classSupport`/`classCorrect` are [slotCount, K], `bin*` are [slotCount, B], `auc*` are
-/// [slotCount, C]; the rest are [slotCount].
-struct SlotTotals: Sendable {
+/// [slotCount, C]; the rest are [slotCount]. All are views into one allocation, owned here, so a
+/// pass takes no closure per array and `reset` is one fill.
+final class SlotTotals {
     /// See `SlotLayout`.
     let slotCount: Int
     /// K.
@@ -13,27 +14,29 @@ struct SlotTotals: Sendable {
     /// B.
     let calibrationBins: Int
     /// Total sample weight.
-    var weight: [Double]
+    let weight: UnsafeMutableBufferPointer<Double>
     /// Weight of samples whose true class is c.
-    var classSupport: [Double]
+    let classSupport: UnsafeMutableBufferPointer<Double>
     /// Weight of samples of true class c predicted as c.
-    var classCorrect: [Double]
+    let classCorrect: UnsafeMutableBufferPointer<Double>
     /// Weight of samples predicted positive (binary).
-    var predictedPositive: [Double]
+    let predictedPositive: UnsafeMutableBufferPointer<Double>
     /// Weighted sum of per-sample losses.
-    var lossSum: [Double]
+    let lossSum: UnsafeMutableBufferPointer<Double>
     /// Weight in each calibration bin.
-    var binWeight: [Double]
+    let binWeight: UnsafeMutableBufferPointer<Double>
     /// Weighted sum of top-label confidences in each bin.
-    var binConfidence: [Double]
+    let binConfidence: UnsafeMutableBufferPointer<Double>
     /// Weight of top-label-correct samples in each bin.
-    var binCorrect: [Double]
+    let binCorrect: UnsafeMutableBufferPointer<Double>
     /// Weight of the AUC column's positives (samples of its class).
-    var aucPositives: [Double]
+    let aucPositives: UnsafeMutableBufferPointer<Double>
     /// Weight of the AUC column's negatives.
-    var aucNegatives: [Double]
+    let aucNegatives: UnsafeMutableBufferPointer<Double>
     /// Mann-Whitney credit: Σ positive weight × (negative weight below + half the tied).
-    var aucCredit: [Double]
+    let aucCredit: UnsafeMutableBufferPointer<Double>
+    /// Every sum above, end to end.
+    private let storage: UnsafeMutableBufferPointer<Double>
 
     /// Zero sums shaped for `split`.
     init(split: PreparedSplit) {
@@ -41,26 +44,35 @@ struct SlotTotals: Sendable {
         classCount = split.classCount
         aucColumns = split.rankOrders.count
         calibrationBins = split.calibrationBins
-        let zeros = [Double](repeating: 0, count: slotCount)
-        weight = zeros
-        predictedPositive = zeros
-        lossSum = zeros
-        classSupport = [Double](repeating: 0, count: slotCount * classCount)
-        classCorrect = classSupport
-        binWeight = [Double](repeating: 0, count: slotCount * calibrationBins)
-        binConfidence = binWeight
-        binCorrect = binWeight
-        aucPositives = [Double](repeating: 0, count: slotCount * aucColumns)
-        aucNegatives = aucPositives
-        aucCredit = aucPositives
+        let slots = slotCount
+        let all = UnsafeMutableBufferPointer<Double>.allocate(
+            capacity: slots * (3 + 2 * classCount + 3 * calibrationBins + 3 * aucColumns))
+        all.initialize(repeating: 0)
+        var offset = 0
+        /// The next `perSlot × slotCount` sums of the allocation.
+        func next(_ perSlot: Int) -> UnsafeMutableBufferPointer<Double> {
+            defer { offset += perSlot * slots }
+            return UnsafeMutableBufferPointer(rebasing: all[offset..<(offset + perSlot * slots)])
+        }
+        weight = next(1)
+        predictedPositive = next(1)
+        lossSum = next(1)
+        classSupport = next(classCount)
+        classCorrect = next(classCount)
+        binWeight = next(calibrationBins)
+        binConfidence = next(calibrationBins)
+        binCorrect = next(calibrationBins)
+        aucPositives = next(aucColumns)
+        aucNegatives = next(aucColumns)
+        aucCredit = next(aucColumns)
+        storage = all
     }
 
+    deinit { storage.deallocate() }
+
     /// Sets every sum to zero, keeping the storage (bootstrap reuses one instance).
-    mutating func reset() {
-        for keyPath in [\SlotTotals.weight, \.classSupport, \.classCorrect, \.predictedPositive, \.lossSum,
-                        \.binWeight, \.binConfidence, \.binCorrect, \.aucPositives, \.aucNegatives, \.aucCredit] {
-            self[keyPath: keyPath].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        }
+    func reset() {
+        storage.update(repeating: 0)
     }
 }
 
@@ -71,7 +83,7 @@ enum ConfusionCounts {
     /// - Parameters:
     ///   - weights: [n] multiplicities (1 for the split itself, bootstrap counts otherwise).
     ///   - scratch: [3 * slotCount] zeros, used by the AUC passes.
-    static func accumulate(_ split: PreparedSplit, weights: [Double], into totals: inout SlotTotals,
+    static func accumulate(_ split: PreparedSplit, weights: [Double], into totals: SlotTotals,
                            scratch: inout [Double]) {
         let perSample = split.layout.slotsPerSample
         let k = split.classCount
@@ -83,14 +95,9 @@ enum ConfusionCounts {
         split.loss.withUnsafeBufferPointer { loss in
         split.calibrationBin.withUnsafeBufferPointer { bins in
         split.confidence.withUnsafeBufferPointer { confidence in
-        totals.weight.withUnsafeMutableBufferPointer { weight in
-        totals.classSupport.withUnsafeMutableBufferPointer { support in
-        totals.classCorrect.withUnsafeMutableBufferPointer { correct in
-        totals.predictedPositive.withUnsafeMutableBufferPointer { predictedPositive in
-        totals.lossSum.withUnsafeMutableBufferPointer { lossSum in
-        totals.binWeight.withUnsafeMutableBufferPointer { binWeight in
-        totals.binConfidence.withUnsafeMutableBufferPointer { binConfidence in
-        totals.binCorrect.withUnsafeMutableBufferPointer { binCorrect in
+        let weight = totals.weight, support = totals.classSupport, correct = totals.classCorrect
+        let predictedPositive = totals.predictedPositive, lossSum = totals.lossSum
+        let binWeight = totals.binWeight, binConfidence = totals.binConfidence, binCorrect = totals.binCorrect
             for i in 0..<split.sampleCount {
                 // Zero weights (samples left out of a resample) add nothing; no branch on them.
                 let wi = w[i]
@@ -117,7 +124,7 @@ enum ConfusionCounts {
                     }
                 }
             }
-        }}}}}}}}}}}}}}}
+        }}}}}}}
         let slotCount = split.layout.slotCount
         let columns = split.rankOrders.count
         var positives = [Double](repeating: 0, count: slotCount)

@@ -155,7 +155,7 @@ public struct MetricsEvaluator: Sendable {
 
     /// Reusable buffers for one pass (one per bootstrap loop, not per resample).
     struct Workspace {
-        var totals: SlotTotals
+        let totals: SlotTotals
         /// [3 * slotCount] for the AUC passes.
         var scratch: [Double]
 
@@ -169,7 +169,7 @@ public struct MetricsEvaluator: Sendable {
     /// The report of the split with the sample at position p (see `PreparedSplit`) counted `weights[p]` times.
     func report(weights: [Double], workspace w: inout Workspace) -> MetricsReport {
         w.totals.reset()
-        ConfusionCounts.accumulate(split, weights: weights, into: &w.totals, scratch: &w.scratch)
+        ConfusionCounts.accumulate(split, weights: weights, into: w.totals, scratch: &w.scratch)
         let totals = w.totals
         let overall = GroupMetrics(name: "all", totals: totals, slot: 0)
         let reports = attributes.enumerated().map { (a, attribute) in

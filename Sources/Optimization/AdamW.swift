@@ -37,36 +37,27 @@ public final class AdamW: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        precondition(parameters.count == gradients.count,
-                     "parameters (\(parameters.count)) and gradients (\(gradients.count)) differ in size")
-        groups.preconditionDisjoint(within: parameters.count)
         let lr = Double(learningRate)
-        // exp_avg.lerp_(grad, w = 1 − β1) as torch's vectorized lerp: m + w·(g − m) when |w| < 0.5,
-        // else g + (w − 1)·(g − m), each one fused multiply-add.
-        let averageWeight = Float(1 - beta1)
-        let averageWeightIsSmall = abs(averageWeight) < 0.5
-        let lerpCoefficient = averageWeightIsSmall ? averageWeight : averageWeight - 1
+        // exp_avg.lerp_(grad, w = 1 − β1)
+        let lerp = TorchLerp(weight: Float(1 - beta1))
         let squareDecay = Float(beta2)
         let squareWeight = Float(1 - beta2)
         let epsilon = Float(self.epsilon)
-        for group in groups where group.count > 0 {
-            let slot = store.slot(for: group.range)
-            slot.step += 1
+        for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
+            let group = part.group, slot = part.slot
             let t = Double(slot.step)
             // Multiplying by exactly 1 when there is no weight decay changes nothing (torch skips it).
             let decayFactor = Float(1 - lr * group.weightDecay)
             let negativeStepSize = Float(-(lr / (1 - pow(beta1, t))))
             let biasCorrection2Root = Float(pow(1 - pow(beta2, t), 0.5))
             // p, g, m (exp_avg), v (exp_avg_sq): (count) views of this group.
-            let p = parameters.baseAddress! + group.offset
-            let g = gradients.baseAddress! + group.offset
+            let p = part.parameters, g = part.gradients
             let m = slot.buffers[0].baseAddress!
             let v = slot.buffers[1].baseAddress!
             for i in 0..<group.count {
                 let gradient = g[i]
                 let oldAverage = m[i]
-                let average = (averageWeightIsSmall ? oldAverage : gradient)
-                    .addingProduct(lerpCoefficient, gradient - oldAverage)
+                let average = lerp.interpolate(from: oldAverage, to: gradient)
                 // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2)
                 let square = (v[i] * squareDecay).addingProduct(squareWeight * gradient, gradient)
                 let denominator = square.squareRoot() / biasCorrection2Root + epsilon

@@ -48,26 +48,19 @@ public final class RMSprop: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        precondition(parameters.count == gradients.count,
-                     "parameters (\(parameters.count)) and gradients (\(gradients.count)) differ in size")
-        groups.preconditionDisjoint(within: parameters.count)
         let negativeLearningRate = Float(-Double(learningRate))
         let squareDecay = Float(alpha)
         let squareWeight = Float(1 - alpha)
-        // grad_avg.lerp_(grad, w = 1 − α) as torch's vectorized lerp: a + w·(g − a) when |w| < 0.5,
-        // else g + (w − 1)·(g − a), each one fused multiply-add.
-        let averageWeightIsSmall = abs(squareWeight) < 0.5
-        let lerpCoefficient = averageWeightIsSmall ? squareWeight : squareWeight - 1
+        // grad_avg.lerp_(grad, w = 1 − α)
+        let lerp = TorchLerp(weight: squareWeight)
         let epsilon = Float(self.epsilon)
         let momentum = Float(self.momentum)
-        for group in groups where group.count > 0 {
-            let slot = store.slot(for: group.range)
-            slot.step += 1
+        for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
+            let group = part.group, slot = part.slot
             let decay = Float(group.weightDecay)
             let hasDecay = group.weightDecay != 0
             // p, g, v (square_avg), buf (momentum_buffer), a (grad_avg): (count) views of this group.
-            let p = parameters.baseAddress! + group.offset
-            let g = gradients.baseAddress! + group.offset
+            let p = part.parameters, g = part.gradients
             let v = slot.buffers[0].baseAddress!
             let buf = momentumIndex.map { slot.buffers[$0].baseAddress! }
             let a = gradientAverageIndex.map { slot.buffers[$0].baseAddress! }
@@ -81,8 +74,7 @@ public final class RMSprop: Optimizer {
                 let root: Float
                 if let a {
                     let oldAverage = a[i]
-                    let average = (averageWeightIsSmall ? oldAverage : gradient)
-                        .addingProduct(lerpCoefficient, gradient - oldAverage)
+                    let average = lerp.interpolate(from: oldAverage, to: gradient)
                     a[i] = average
                     // square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
                     root = square.addingProduct(-average, average).squareRoot()

@@ -38,21 +38,16 @@ public final class SGD: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        precondition(parameters.count == gradients.count,
-                     "parameters (\(parameters.count)) and gradients (\(gradients.count)) differ in size")
-        groups.preconditionDisjoint(within: parameters.count)
         let negativeLearningRate = Float(-Double(learningRate))
         let momentum = Float(self.momentum)
         let gradientWeight = Float(1 - dampening)
-        for group in groups where group.count > 0 {
-            let slot = store.slot(for: group.range)
-            slot.step += 1
+        for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
+            let group = part.group, slot = part.slot
             let isFirstStep = slot.step == 1
             let decay = Float(group.weightDecay)
             let hasDecay = group.weightDecay != 0
             // p, g, buf: (count) views of this group.
-            let p = parameters.baseAddress! + group.offset
-            let g = gradients.baseAddress! + group.offset
+            let p = part.parameters, g = part.gradients
             let buf = slot.buffers.first?.baseAddress
             for i in 0..<group.count {
                 var gradient = g[i]

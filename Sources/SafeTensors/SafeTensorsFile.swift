@@ -1,4 +1,5 @@
 import FileOutput
+import JSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -116,11 +117,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private static func readHeader(
         _ header: UnsafeRawBufferPointer, bufferSize: Int, file: String
     ) throws(SafeTensorsError) -> (metadata: [String: String], tensors: [TensorInfo]) {
-        let json: HeaderJSON
+        let json: JSONValue
         do {
-            json = try HeaderJSONParser.parse(header)
+            // Strict JSON as the reference reads it; repeated names are reported below, by kind.
+            json = try JSONValue.parse(bytes: Array(header), allowNonFinite: false, allowDuplicateMembers: true)
         } catch {
-            throw .malformedHeader(file: file, reason: "\(error.message) at header byte \(error.offset)")
+            throw .malformedHeader(file: file, reason: "\(error.message) at header byte \(error.offset) (file byte \(8 + error.offset))")
         }
         guard case let .object(members) = json else { throw .headerNotObject(file: file) }
 
@@ -150,14 +152,25 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return (metadata ?? [:], tensors)
     }
 
-    private static func readMetadata(_ value: HeaderJSON, file: String) throws(SafeTensorsError) -> [String: String] {
+    /// A short name of a value's kind, for error messages ("an object", "the number 32", "null").
+    private static func kindName(_ value: JSONValue) -> String {
+        switch value {
+        case .object: return "an object"
+        case .array: return "an array"
+        case .string: return "a string"
+        case .number: return "the number \(value.compactRendered())"
+        case .bool, .null: return value.compactRendered()
+        }
+    }
+
+    private static func readMetadata(_ value: JSONValue, file: String) throws(SafeTensorsError) -> [String: String] {
         guard case let .object(pairs) = value else {
-            throw .invalidMetadata(file: file, reason: "found \(value.kindName)")
+            throw .invalidMetadata(file: file, reason: "found \(kindName(value))")
         }
         var metadata: [String: String] = [:]
         for (key, entry) in pairs {
             guard case let .string(text) = entry else {
-                throw .invalidMetadata(file: file, reason: "key '\(key)' has \(entry.kindName)")
+                throw .invalidMetadata(file: file, reason: "key '\(key)' has \(kindName(entry))")
             }
             guard metadata.updateValue(text, forKey: key) == nil else {
                 throw .invalidMetadata(file: file, reason: "key '\(key)' appears twice")
@@ -167,20 +180,20 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     private static func readEntry(
-        name: String, _ value: HeaderJSON, bufferSize: Int, file: String
+        name: String, _ value: JSONValue, bufferSize: Int, file: String
     ) throws(SafeTensorsError) -> TensorInfo {
-        guard case let .object(fields) = value else {
+        guard case .object = value else {
             throw .invalidField(file: file, tensor: name, field: "entry",
-                                expected: "an object with dtype, shape and data_offsets (found \(value.kindName))")
+                                expected: "an object with dtype, shape and data_offsets (found \(kindName(value)))")
         }
-        func field(_ key: String) -> HeaderJSON? { fields.first { $0.key == key }?.value }
+        func field(_ key: String) -> JSONValue? { value[key] }
 
         guard let dtypeValue = field("dtype") else {
             throw .invalidField(file: file, tensor: name, field: "dtype", expected: "present (a string such as \"F32\")")
         }
         guard case let .string(dtypeName) = dtypeValue else {
             throw .invalidField(file: file, tensor: name, field: "dtype",
-                                expected: "a string such as \"F32\" (found \(dtypeValue.kindName))")
+                                expected: "a string such as \"F32\" (found \(kindName(dtypeValue)))")
         }
         guard let dtype = DType(rawValue: dtypeName) else {
             throw .unknownDType(file: file, tensor: name, dtype: dtypeName)
@@ -214,12 +227,14 @@ public final class SafeTensorsFile: @unchecked Sendable {
         return TensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: offsets[0]..<offsets[1])
     }
 
-    private static func nonNegativeIntegers(_ value: HeaderJSON?) -> [Int]? {
-        guard case let .array(elements)? = value else { return nil }
+    /// The array's elements as `Int`s, or nil unless every one is a non-negative integer (below
+    /// 9e15, where doubles still hold integers exactly).
+    private static func nonNegativeIntegers(_ value: JSONValue?) -> [Int]? {
+        guard let elements = value?.arrayValue else { return nil }
         var integers: [Int] = []
         integers.reserveCapacity(elements.count)
         for element in elements {
-            guard let integer = element.integerValue, integer >= 0 else { return nil }
+            guard let integer = element.intValue, integer >= 0 else { return nil }
             integers.append(integer)
         }
         return integers

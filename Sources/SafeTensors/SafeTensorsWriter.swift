@@ -1,4 +1,5 @@
 import FileOutput
+import JSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,36 +67,23 @@ public struct SafeTensorsWriter: Sendable {
 
     /// The 8-byte length prefix followed by the padded JSON header, for `entries` in that order.
     private func headerBytes(for entries: [Entry]) -> [UInt8] {
-        var json: [UInt8] = [UInt8(ascii: "{")]
-        var needsComma = false
+        var members: [(String, JSONValue)] = []
         if !metadata.isEmpty {
-            HeaderJSONWriter.appendString("__metadata__", to: &json)
-            json.append(contentsOf: Array(":{".utf8))
             let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                HeaderJSONWriter.appendString(key, to: &json)
-                json.append(UInt8(ascii: ":"))
-                HeaderJSONWriter.appendString(metadata[key]!, to: &json)
-            }
-            json.append(UInt8(ascii: "}"))
-            needsComma = true
+            members.append(("__metadata__", .object(keys.map { ($0, .string(metadata[$0]!)) })))
         }
+        func integers(_ values: [Int]) -> JSONValue { .array(values.map { .number(Double($0)) }) }
         var offset = 0
         for entry in entries {
-            if needsComma { json.append(UInt8(ascii: ",")) }
-            needsComma = true
-            HeaderJSONWriter.appendString(entry.name, to: &json)
-            json.append(contentsOf: Array(":{\"dtype\":".utf8))
-            HeaderJSONWriter.appendString(entry.dtype.rawValue, to: &json)
-            json.append(contentsOf: Array(",\"shape\":".utf8))
-            HeaderJSONWriter.appendIntegers(entry.shape, to: &json)
-            json.append(contentsOf: Array(",\"data_offsets\":".utf8))
-            HeaderJSONWriter.appendIntegers([offset, offset + entry.bytes.count], to: &json)
-            json.append(UInt8(ascii: "}"))
+            members.append((entry.name, .object([
+                ("dtype", .string(entry.dtype.rawValue)),
+                ("shape", integers(entry.shape)),
+                ("data_offsets", integers([offset, offset + entry.bytes.count])),
+            ])))
             offset += entry.bytes.count
         }
-        json.append(UInt8(ascii: "}"))
+        // serde_json's compact form, which the reference writes.
+        var json = Array(JSONValue.object(members).compactRendered(withSpaces: false).utf8)
         // Pad so the data buffer starts 8-byte aligned, as the reference does.
         json.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
         return withUnsafeBytes(of: UInt64(json.count).littleEndian) { Array($0) } + json

@@ -19,6 +19,10 @@ public enum GEMM {
     ///     A as stored (k, m) and uses its transpose.
     ///   - transB: `.none` reads B as (k, n); `.transposed` reads B stored as (n, k).
     ///   - c: (m, n) with leading dimension `ldc`.
+    ///   - splittingRows: split the m rows of C across `ParallelRows` workers when they own the
+    ///     cores (`ParallelRows.useOwnThreads`); otherwise (and by default) one call, threaded
+    ///     inside OpenBLAS. Each chunk is an independent product on disjoint rows of C: A's rows
+    ///     (or, transposed, its columns) move with them, B is shared.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
     @inlinable
@@ -29,12 +33,21 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        splittingRows: Bool = false
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
         precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
+        if splittingRows && ParallelRows.splitsMatrixProducts {
+            ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
+                let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+                multiply(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda, b: b, ldb: ldb,
+                         beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transA == .none ? CblasNoTrans : CblasTrans,
                     transB == .none ? CblasNoTrans : CblasTrans,

@@ -20,8 +20,8 @@ public enum Linear {
             }
         }
         // (N, C) · (OC, C)ᵀ: NT.
-        GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo)
+        GEMM.multiply(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
+                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo, splittingRows: true)
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
@@ -38,12 +38,12 @@ public enum Linear {
     ) {
         let ldo = outputStride ?? oc
         if let inputGradient {
-            GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
-                          beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+            GEMM.multiply(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
+                          beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, splittingRows: true)
         }
         if let weightGradient {
-            GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
-                          beta: 1, c: weightGradient, ldc: c)
+            GEMM.multiply(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
+                          beta: 1, c: weightGradient, ldc: c, splittingRows: true)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,

@@ -130,12 +130,12 @@ public final class VisionTransformer {
             let r = layout.loraRank, scale = layout.loraScaling
             let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
             // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
-                          c: s.loraU, ldc: 2 * r)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
-                          beta: 1, c: s.qkv, ldc: 3 * c)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
-                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c)
+            GEMM.multiply(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+                          c: s.loraU, ldc: 2 * r, splittingRows: true)
+            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+                          beta: 1, c: s.qkv, ldc: 3 * c, splittingRows: true)
+            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, splittingRows: true)
         }
         Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
                           tokens: config.tokens, heads: config.heads, headDim: config.headDim)
@@ -250,27 +250,27 @@ public final class VisionTransformer {
         let bq = parameter(loraB), bv = bq + c * r, aw = parameter(loraA)
         if let gB = gradient(loraB) {
             // dB_q += s·dqᵀ·u_q, dB_v += s·dvᵀ·u_v (TN).
-            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
-                          ldb: 2 * r, beta: 1, c: gB, ldc: r)
-            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
-                          b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r)
+            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
+                          ldb: 2 * r, beta: 1, c: gB, ldc: r, splittingRows: true)
+            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
+                          b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r, splittingRows: true)
         }
         let gA = gradient(loraA)
         guard gA != nil || needsInputGradient else { return nil }
         // du_q = s·dq·B_q, du_v = s·dv·B_v (NN).
-        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
-                      c: a.dLoRAU, ldc: 2 * r)
-        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
-                      c: a.dLoRAU + r, ldc: 2 * r)
+        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
+                      c: a.dLoRAU, ldc: 2 * r, splittingRows: true)
+        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
+                      c: a.dLoRAU + r, ldc: 2 * r, splittingRows: true)
         if let gA {
             // dA += duᵀ·x (TN).
-            GEMM.multiplySplittingRows(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
-                          beta: 1, c: gA, ldc: c)
+            GEMM.multiply(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
+                          beta: 1, c: gA, ldc: c, splittingRows: true)
         }
         guard needsInputGradient else { return nil }
         let du = a.dLoRAU, dx = a.dBranch
         // dx += du·A (NN).
-        return { GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c) }
+        return { GEMM.multiply(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c, splittingRows: true) }
     }
 
     /// Gradients of the class token, position embedding and patch embedding from d(tokens).

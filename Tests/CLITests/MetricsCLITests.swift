@@ -1,87 +1,86 @@
 import Foundation
 import TestSupport
-import XCTest
+import Testing
 
 /// Runs the built `fairtune metrics` on the fixture CSVs and on bad input.
-final class MetricsCLITests: XCTestCase {
+@Suite final class MetricsCLITests {
     private let fixtures = TestSupport.fixtures("metrics")
-    private var work: URL!
+    private let work: URL
 
-    override func setUpWithError() throws {
-        work = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    init() throws {
+        work = try TestSupport.makeTemporaryDirectory("metrics-cli")
     }
 
-    override func tearDownWithError() throws {
+    deinit {
         try? FileManager.default.removeItem(at: work)
-    }
-
-    /// Runs the built binary; returns exit status, stdout and stderr.
-    private func fairtune(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let r = try TestSupport.fairtune(arguments)
-        return (r.status, r.stdout, r.stderr)
     }
 
     private func fixtureCase(_ name: String) throws -> [String: Any] {
         let root = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("cases.json"))) as! [String: Any]
-        return (root["cases"] as! [[String: Any]]).first { $0["name"] as? String == name }!
+        return try #require((root["cases"] as! [[String: Any]]).first { $0["name"] as? String == name }, "no case \(name)")
     }
 
     private func value(_ entry: Any?) -> Double? { (entry as? [String: Any])?["value"] as? Double }
 
-    func testBinaryCSVReportMatchesScikitLearnAndFairlearn() throws {
+    /// Whether both values are present and agree to 1e-9 (the fixture values are sklearn's and
+    /// fairlearn's doubles; ours are computed in double precision too).
+    private func agree(_ ours: Double?, _ reference: Double?) -> Bool {
+        guard let ours, let reference else { return false }
+        return abs(ours - reference) <= 1e-9
+    }
+
+    @Test func binaryCSVReportMatchesScikitLearnAndFairlearn() throws {
         let out = work.appendingPathComponent("m.json")
-        let result = try fairtune(["metrics", "--predictions", fixtures.appendingPathComponent("predictions_binary.csv").path,
-                                   "--label-column", "label", "--score-column", "score",
-                                   "--group-column", "sex", "--group-column", "age", "--out", out.path])
-        XCTAssertEqual(result.status, 0, result.err)
-        XCTAssertTrue(result.out.contains("worst-group AUC"), result.out)
+        let result = try TestSupport.fairtune(["metrics", "--predictions", fixtures.appendingPathComponent("predictions_binary.csv").path,
+                                               "--label-column", "label", "--score-column", "score",
+                                               "--group-column", "sex", "--group-column", "age", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("worst-group AUC"), "\(result.stdout)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
-        XCTAssertEqual(report["format"] as? String, "fairtune-metrics")
-        XCTAssertEqual(report["version"] as? Int, 1)
+        #expect(report["format"] as? String == "fairtune-metrics")
+        #expect(report["version"] as? Int == 1)
         let expected = try fixtureCase("random_binary_two_attributes")["expected"] as! [String: Any]
         let overall = report["overall"] as! [String: Any], expectedOverall = expected["overall"] as! [String: Any]
         for key in ["auc", "accuracy", "balanced_accuracy", "tpr", "fpr", "selection_rate", "loss", "ece"] {
-            XCTAssertEqual(value(overall[key])!, value(expectedOverall[key])!, accuracy: 1e-9, key)
+            #expect(agree(value(overall[key]), value(expectedOverall[key])), "\(key)")
         }
         let attributes = report["attributes"] as! [[String: Any]]
         let expectedAttributes = expected["attributes"] as! [[String: Any]]
-        XCTAssertEqual(attributes.map { $0["name"] as! String }, ["sex", "age"])
+        #expect(attributes.map { $0["name"] as! String } == ["sex", "age"])
         for (a, e) in zip(attributes, expectedAttributes) {
-            XCTAssertEqual(a["unknown_group_samples"] as? Int, e["unknown_group_samples"] as? Int)
+            #expect(a["unknown_group_samples"] as? Int == e["unknown_group_samples"] as? Int)
             for (g, eg) in zip(a["groups"] as! [[String: Any]], e["groups"] as! [[String: Any]]) {
-                XCTAssertEqual(g["name"] as? String, eg["name"] as? String)
-                XCTAssertEqual(value(g["auc"])!, value(eg["auc"])!, accuracy: 1e-9)
+                #expect(g["name"] as? String == eg["name"] as? String)
+                #expect(agree(value(g["auc"]), value(eg["auc"])), "\(g["name"] ?? "?")")
             }
             let fairness = a["fairness"] as! [String: Any], ef = e["fairness"] as! [String: Any]
-            XCTAssertEqual(value(fairness["equalized_odds_difference"])!, ef["eod_worst_case"] as! Double, accuracy: 1e-9)
-            XCTAssertEqual(value(fairness["equalized_odds_ratio_mean"])!, ef["eor_mean"] as! Double, accuracy: 1e-9)
-            XCTAssertEqual(value(fairness["demographic_parity_difference"])!, ef["dpd"] as! Double, accuracy: 1e-9)
-            XCTAssertEqual(value(fairness["demographic_parity_ratio"])!, ef["dpr"] as! Double, accuracy: 1e-9)
+            #expect(agree(value(fairness["equalized_odds_difference"]), ef["eod_worst_case"] as? Double))
+            #expect(agree(value(fairness["equalized_odds_ratio_mean"]), ef["eor_mean"] as? Double))
+            #expect(agree(value(fairness["demographic_parity_difference"]), ef["dpd"] as? Double))
+            #expect(agree(value(fairness["demographic_parity_ratio"]), ef["dpr"] as? Double))
         }
     }
 
-    func testMultiClassCSVReportsUndefinedGroupAUCWithReason() throws {
+    @Test func multiClassCSVReportsUndefinedGroupAUCWithReason() throws {
         let out = work.appendingPathComponent("m.json")
-        let result = try fairtune(["metrics", "--predictions", fixtures.appendingPathComponent("predictions_multiclass.csv").path,
-                                   "--score-column", "p0", "--score-column", "p1", "--score-column", "p2",
-                                   "--group-column", "g", "--bootstrap", "20", "--out", out.path])
-        XCTAssertEqual(result.status, 0, result.err)
+        let result = try TestSupport.fairtune(["metrics", "--predictions", fixtures.appendingPathComponent("predictions_multiclass.csv").path,
+                                               "--score-column", "p0", "--score-column", "p1", "--score-column", "p2",
+                                               "--group-column", "g", "--bootstrap", "20", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
         let expected = try fixtureCase("multiclass_probabilities")["expected"] as! [String: Any]
-        XCTAssertEqual(value((report["overall"] as! [String: Any])["auc"])!,
-                       value((expected["overall"] as! [String: Any])["auc"])!, accuracy: 1e-9)
+        #expect(agree(value((report["overall"] as! [String: Any])["auc"]), value((expected["overall"] as! [String: Any])["auc"])))
         let groups = (report["attributes"] as! [[String: Any]])[0]["groups"] as! [[String: Any]]
         let c = groups[2]["auc"] as! [String: Any]
-        XCTAssertTrue(c["value"] is NSNull)
-        XCTAssertEqual(c["undefined"] as? String, "missing_classes")
+        #expect(c["value"] is NSNull)
+        #expect(c["undefined"] as? String == "missing_classes")
         let summary = ((report["attributes"] as! [[String: Any]])[0]["summaries"] as! [String: Any])["auc"] as! [String: Any]
-        XCTAssertEqual((summary["worst"] as! [String: Any])["undefined"] as? String, "group_undefined")
+        #expect((summary["worst"] as! [String: Any])["undefined"] as? String == "group_undefined")
         let intervals = (report["bootstrap"] as! [String: Any])["intervals"] as! [[String: Any]]
-        XCTAssertEqual(intervals.first { $0["objective"] as? String == "worst_group_auc" }?["defined_resamples"] as? Int, 0)
+        #expect(intervals.first { $0["objective"] as? String == "worst_group_auc" }?["defined_resamples"] as? Int == 0)
     }
 
-    func testTwoScoreColumnsAreBinaryWithColumnTwoAsClassOne() throws {
+    @Test func twoScoreColumnsAreBinaryWithColumnTwoAsClassOne() throws {
         let binary = try String(contentsOf: fixtures.appendingPathComponent("predictions_binary.csv"), encoding: .utf8)
         var lines = ["label,q0,q1,sex"]
         for line in binary.split(separator: "\n").dropFirst() {
@@ -91,15 +90,14 @@ final class MetricsCLITests: XCTestCase {
         }
         let path = try writeCSV(lines.joined(separator: "\n") + "\n")
         let out = work.appendingPathComponent("two.json")
-        let result = try fairtune(["metrics", "--predictions", path, "--score-column", "q0", "--score-column", "q1",
-                                   "--group-column", "sex", "--out", out.path])
-        XCTAssertEqual(result.status, 0, result.err)
+        let result = try TestSupport.fairtune(["metrics", "--predictions", path, "--score-column", "q0", "--score-column", "q1",
+                                               "--group-column", "sex", "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as! [String: Any]
-        XCTAssertEqual(report["classes"] as? Int, 2)
+        #expect(report["classes"] as? Int == 2)
         let expected = try fixtureCase("random_binary_two_attributes")["expected"] as! [String: Any]
         for key in ["auc", "accuracy", "tpr", "loss"] {
-            XCTAssertEqual(value((report["overall"] as! [String: Any])[key])!,
-                           value((expected["overall"] as! [String: Any])[key])!, accuracy: 1e-9, key)
+            #expect(agree(value((report["overall"] as! [String: Any])[key]), value((expected["overall"] as! [String: Any])[key])), "\(key)")
         }
     }
 
@@ -109,7 +107,7 @@ final class MetricsCLITests: XCTestCase {
         return url.path
     }
 
-    func testBadInputNamesFileLineAndColumnAndWritesNothing() throws {
+    @Test func badInputNamesFileLineAndColumnAndWritesNothing() throws {
         let out = work.appendingPathComponent("m.json").path
         let cases: [(String, [String], [String])] = [
             ("label,score,sex\n1,0.9,F\n0,0.1,M\n", ["--group-column", "site"], ["p.csv", "no column 'site'", "label, score, sex"]),
@@ -121,45 +119,45 @@ final class MetricsCLITests: XCTestCase {
         ]
         for (csv, options, messages) in cases {
             let path = try writeCSV(csv)
-            let result = try fairtune(["metrics", "--predictions", path, "--out", out] + options)
-            XCTAssertEqual(result.status, 1, "\(csv): \(result.err)")
-            for m in messages { XCTAssertTrue(result.err.contains(m), "expected '\(m)' in: \(result.err)") }
-            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no report written on failure")
+            let result = try TestSupport.fairtune(["metrics", "--predictions", path, "--out", out] + options)
+            #expect(result.status == 1, "\(csv): \(result.stderr)")
+            for m in messages { #expect(result.stderr.contains(m), "expected '\(m)' in: \(result.stderr)") }
+            #expect(!FileManager.default.fileExists(atPath: out), "no report written on failure")
         }
-        let missing = try fairtune(["metrics", "--predictions", work.appendingPathComponent("absent.csv").path])
-        XCTAssertEqual(missing.status, 1)
-        XCTAssertTrue(missing.err.contains("absent.csv: cannot read"), missing.err)
+        let missing = try TestSupport.fairtune(["metrics", "--predictions", work.appendingPathComponent("absent.csv").path])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("absent.csv: cannot read"), "\(missing.stderr)")
     }
 
-    func testUsageErrorsExitWithStatus2() throws {
+    @Test func usageErrorsExitWithStatus2() throws {
         let path = try writeCSV("label,score\n1,0.9\n0,0.1\n")
         for arguments in [["metrics", "--predictions", path, "--no-such-option"],
                           ["metrics", "--predictions", path, "--threshold", "1.5"],
                           ["metrics", "--predictions", path, "--scores", "odds"],
                           ["metrics"]] {
-            let result = try fairtune(arguments)
-            XCTAssertEqual(result.status, 2, "\(arguments): \(result.err)")
+            let result = try TestSupport.fairtune(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
         }
     }
 
     /// Interval names of any length stay apart from their values (`worst_group_auc [age_binary]`
     /// is exactly as long as the old fixed column was).
-    func testBootstrapTableSeparatesLongNamesFromValues() throws {
+    @Test func bootstrapTableSeparatesLongNamesFromValues() throws {
         let binary = try String(contentsOf: fixtures.appendingPathComponent("predictions_binary.csv"), encoding: .utf8)
         let path = try writeCSV(binary.replacingOccurrences(of: "id,label,score,sex,age\n", with: "id,label,score,sex,age_binary\n"))
-        let result = try fairtune(["metrics", "--predictions", path, "--group-column", "age_binary", "--bootstrap", "5"])
-        XCTAssertEqual(result.status, 0, result.err)
-        let rows = result.out.split(separator: "\n").drop { !$0.hasPrefix("bootstrap:") }.dropFirst().filter { $0.hasPrefix("  ") }
-        XCTAssertTrue(rows.contains { $0.contains("worst_group_auc [age_binary]") }, result.out)
+        let result = try TestSupport.fairtune(["metrics", "--predictions", path, "--group-column", "age_binary", "--bootstrap", "5"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").drop { !$0.hasPrefix("bootstrap:") }.dropFirst().filter { $0.hasPrefix("  ") }
+        #expect(rows.contains { $0.contains("worst_group_auc [age_binary]") }, "\(result.stdout)")
         for row in rows {
-            XCTAssertNotNil(row.range(of: #"^  \S.*\S  +(n/a|-?[0-9])"#, options: .regularExpression), "no gap before the value: \(row)")
+            #expect(row.range(of: #"^  \S.*\S  +(n/a|-?[0-9])"#, options: .regularExpression) != nil, "no gap before the value: \(row)")
         }
     }
 
-    func testBenchMetricsRuns() throws {
-        let result = try fairtune(["bench", "metrics", "--samples", "2000", "--groups", "3", "--resamples", "5"])
-        XCTAssertEqual(result.status, 0, result.err)
-        XCTAssertTrue(result.out.contains("all metrics, no bootstrap:"), result.out)
-        XCTAssertTrue(result.out.contains("5 resamples"), result.out)
+    @Test func benchMetricsRuns() throws {
+        let result = try TestSupport.fairtune(["bench", "metrics", "--samples", "2000", "--groups", "3", "--resamples", "5"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("all metrics, no bootstrap:"), "\(result.stdout)")
+        #expect(result.stdout.contains("5 resamples"), "\(result.stdout)")
     }
 }

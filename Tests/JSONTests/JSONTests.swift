@@ -49,7 +49,39 @@ import Testing
     }
 }
 
+/// The strict mode formats such as safetensors need, and duplicate names left to the caller.
+@Suite struct JSONStrictReadingTests {
+    @Test(arguments: [("[NaN]", 1), ("[1, Infinity]", 4), ("{\"x\": -Infinity}", 6)])
+    func strictJSONRefusesNonFiniteTokensAtTheirOffset(text: String, offset: Int) throws {
+        #expect(throws: Never.self) { _ = try JSONValue.parse(bytes: Array(text.utf8)) }
+        #expect {
+            _ = try JSONValue.parse(bytes: Array(text.utf8), allowNonFinite: false)
+        } throws: { error in
+            guard let error = error as? JSONParseError else { return false }
+            return error.offset == offset && error.message.contains("is not a JSON number")
+        }
+    }
+
+    @Test func duplicateMembersKeptWhenAllowed() throws {
+        let text = #"{"a": 1, "b": {"c": 2, "c": 3}, "a": 4}"#
+        #expect(throws: JSONParseError.self) { _ = try JSONValue.parse(text) }
+        let v = try JSONValue.parse(bytes: Array(text.utf8), allowDuplicateMembers: true)
+        #expect(v.objectValue?.map(\.0) == ["a", "b", "a"])
+        #expect(v.objectValue?.map { $0.1.intValue } == [1, nil, 4])
+        #expect(v["b"]?.objectValue?.map { $0.1.intValue } == [2, 3])
+    }
+}
+
 @Suite struct JSONWritingTests {
+    /// The expected text is what Python's `json.dumps(..., separators=(",", ":"), ensure_ascii=False)`
+    /// writes for the same value (the form of serde_json, and so of safetensors headers).
+    @Test func rendersWithoutSpacesAsPythonsTightSeparators() {
+        let v = JSONValue.object([("s", .string("a\u{8}\u{C}\u{1}")), ("n", .array([.number(1), .number(2)])),
+                                  ("o", .object([("k", .null)]))])
+        #expect(v.compactRendered(withSpaces: false) == #"{"s":"a\b\f\u0001","n":[1,2],"o":{"k":null}}"#)
+    }
+
+
     @Test func rendersCompactLinesAndRoundTrips() throws {
         let v = JSONValue.object([
             ("n", .number(3)), ("x", .number(0.1)), ("nan", .number(.nan)), ("inf", .number(-.infinity)),

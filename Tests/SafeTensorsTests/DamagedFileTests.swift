@@ -91,3 +91,34 @@ func damagedFileIsRejectedWithANamedError(_ damaged: DamagedFile) {
         .map { String($0.dropFirst(4).dropLast(12)) }
     #expect(Set(names) == Set(damagedFiles.map(\.name)))
 }
+
+/// A header that is not strict JSON names the header byte (and the file byte) where it breaks.
+/// Python's `NaN` is refused there, as the reference does: safetensors headers are RFC 8259 JSON.
+@Test(arguments: ["NaN", "Infinity", "-Infinity"])
+func nonStandardNumberInHeaderIsMalformed(token: String) throws {
+    let folder = try FixturePaths.makeScratchFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,"# + token + "]}}"
+    let tokenOffset = header.utf8.count - token.utf8.count - 3
+    var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) }
+    bytes += Array(header.utf8) + [UInt8](repeating: 0, count: 8)
+    let path = folder.appendingPathComponent("non_finite.safetensors").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    #expect {
+        _ = try SafeTensorsFile(path: path)
+    } throws: { error in
+        guard let error = error as? SafeTensorsError, case .malformedHeader = error else { return false }
+        return error.description.contains("\(token) is not a JSON number")
+            && error.description.contains("at header byte \(tokenOffset) (file byte \(tokenOffset + 8))")
+    }
+}
+
+@Test func syntaxErrorNamesItsByte() throws {
+    let path = FixturePaths.path("bad_malformed_json.safetensors")
+    #expect {
+        _ = try SafeTensorsFile(path: path)
+    } throws: { error in
+        // The header `{"a":{"dtype":"F32",` (20 bytes, padded to 24 with spaces) ends where a name is due.
+        String(describing: error).contains("expected a quoted member name at header byte 24 (file byte 32)")
+    }
+}
