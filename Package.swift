@@ -41,7 +41,7 @@ let package = Package(
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
+                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness", "Search"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests

@@ -13,7 +13,7 @@ let tool = Command(group: "fairtune", summary: """
     envCommand,
     forwardCommand,
     Command(group: "fairtune bench", summary: "Measure speed on this machine.",
-            subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand]),
+            subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand, benchSamplerCommand]),
     Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
     metricsCommand,
     trainCommand,
