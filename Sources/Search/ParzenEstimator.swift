@@ -139,11 +139,11 @@ public struct ParzenEstimator: Sendable {
     /// Each kernel's σ: the larger gap to its sorted neighbours (the range's ends pad the list; the
     /// smallest and largest use their inner gap only), clipped to [(high − low) / min(100, k + 2), high − low].
     ///
-    /// Equal observations (every mask bit) are ordered by a fixed hash of (parameter, observation index):
-    /// which of them gets the one wide kernel is decided by that order. Optuna sorts with numpy's default
-    /// argsort, whose order of ties is unspecified (SIMD sorting networks on x86: effectively scrambled); a
-    /// stable order would give the same observations the wide kernel in every bit, which measurably explores
-    /// less (BENCHMARKS.md, sampler quality).
+    /// Equal observations (every mask bit) are ordered by a fixed hash of (parameter, observation index), and
+    /// that order decides which of them gets the one wide kernel. Optuna sorts with numpy's default argsort,
+    /// whose order of ties is unspecified (on x86 a SIMD sorting network: in order for a few elements,
+    /// scrambled for many); a stable order would hand the wide kernels of every bit to the same one or two
+    /// observations.
     static func tieKey(parameter: Int, observation: Int) -> UInt64 {
         var generator = SeededRandom(seed: UInt64(parameter), UInt64(observation), 0x5449_4553)  // "TIES"
         return generator.next()
