@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "TrainingTests", dependencies: ["JSON", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
+        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors", "JSON"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
         .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
