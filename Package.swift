@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
         .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
+        .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors", "JSON"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "RunLockTests", dependencies: ["RunLock", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),

@@ -21,7 +21,7 @@ let tool = Command(group: "fairtune", summary: """
     initCommand,
     forwardCommand,
     Command(group: "fairtune bench", summary: "Measure speed on this machine.",
-            subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand, benchStudyCommand]),
+            subcommands: [benchGEMMCommand, benchTrainCommand, benchDataCommand, benchMetricsCommand, benchStudyCommand, benchSamplerCommand]),
     Command(group: "fairtune data", summary: "Inspect prepared datasets.", subcommands: [dataCheckCommand]),
     metricsCommand,
     trainCommand,

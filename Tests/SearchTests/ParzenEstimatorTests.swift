@@ -21,8 +21,8 @@ import Testing
             let weights = SearchFixtures.numbers(item["weights"])
             #expect(estimator.weights.count == weights.count, "\(name)")
             #expect(zip(estimator.weights, weights).allSatisfy { SearchFixtures.close($0, $1, 1e-12) }, "\(name) weights")
-            // "kernels"/"log_pdf": Optuna with ties among observations kept in order (a stable argsort), as ours;
-            // "..._numpy_argsort": Optuna as shipped, whose tie order is numpy's (arbitrary): the same without ties.
+            // "kernels"/"log_pdf": Optuna with equal observations sorted in our order (numpy leaves it unspecified);
+            // "..._numpy_argsort": Optuna as shipped, the same where no observations are equal.
             let ties = item["ties"]!.boolValue!
             for (dimension, expected) in item["kernels"]!.arrayValue!.enumerated() {
                 checkKernels(estimator.kernels[dimension], expected, sortWidths: false, label: "\(name) dimension \(dimension)")
