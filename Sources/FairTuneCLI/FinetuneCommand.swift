@@ -113,7 +113,7 @@ struct FinetuneRunner {
     private func train(_ run: FinetunePlan.Run, method: FinetunePlan.Method, rate: String) throws -> Int32 {
         let directory = plan.directory(of: run)
         var replacing: [(name: String, value: String?)] = [("tuning", method.tuning), ("lr", rate), ("seed", String(run.seed)),
-                                                           ("out", directory), ("test", nil)]
+                                                           ("out", directory), ("test", nil), ("train-metrics", nil)]
         if let mask = method.mask { replacing.append(("mask", mask)) }
         if let threads { replacing.append(("threads", String(threads))) }
         let stored = TrainOptions.arguments(trainArguments, removing: ["mask"])

@@ -45,6 +45,7 @@ enum TrainOptions {
         .value("image-size", "PX", "model input size (default: the weights'; position embeddings are resampled)"),
         .value("num-heads", "N", "attention heads (default: the weights' num_heads metadata, else width / 64)"),
         .flag("test", "evaluate the test split at the end"),
+        .flag("train-metrics", "also evaluate the training split at the end (predictions-train.csv; \"train\" in result.json)"),
         .value("keep-best", "OBJECTIVE[:ATTRIBUTE]", "also keep checkpoint-best.safetensors of the best epoch by this val metric, e.g. auc or worst_group_auc:sex"),
         .value("checkpoint-every", "STEPS", "also checkpoint every STEPS optimizer steps (0: epoch ends and stop requests only)", default: "0"),
         .flag("resume", "require a checkpoint in RUN_DIR to resume from (a rerun resumes anyway)"),
@@ -143,6 +144,7 @@ enum TrainOptions {
             checkpointEvery: try args.int("checkpoint-every", in: 0...100_000_000)!, threads: threads,
             workers: try args.int("workers", in: 1...256)!, logInterval: try args.double("log-interval", in: 0.1...86_400)!,
             outDirectory: try args.requiredString("out"), resume: args.flag("resume"))
+        settings.evaluateTrain = args.flag("train-metrics")
         settings.augmentation = .init(rawValue: try args.choice("augment", TrainingSettings.Augmentation.allCases.map(\.rawValue))!)!
         return settings
     }

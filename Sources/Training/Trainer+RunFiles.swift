@@ -39,6 +39,7 @@ extension Trainer {
                 ("batch_per_rank", .number(Double(localBatch))),
                 ("steps_per_epoch", .number(Double(stepsPerEpoch))),
                 ("test", .bool(settings.evaluateTest)),
+                ("train_metrics", .bool(settings.evaluateTrain)),
                 ("checkpoint_every", .number(Double(settings.checkpointEvery))),
                 ("log_interval", .number(settings.logInterval)),
                 ("schedule_unit", .string("epoch")),
@@ -121,7 +122,7 @@ extension Trainer {
 
     /// result.json (rank 0): how the run ended, its timings and reports.
     func writeResult(status: String, message: String, val: MetricsReport?, test: MetricsReport?,
-                     progress: TrainingCheckpoint.Progress, prunedAfterEpoch: Int? = nil) throws {
+                     progress: TrainingCheckpoint.Progress, prunedAfterEpoch: Int? = nil, train: MetricsReport? = nil) throws {
         let t = model.trainable
         let result = JSONValue.object([
             ("format", .string("fairtune-run-result")),
@@ -146,6 +147,7 @@ extension Trainer {
             ])),
             ("val", val?.json() ?? .null),
             ("test", test?.json() ?? .null),
+            ("train", train?.json() ?? .null),
         ])
         try RunFiles.write(result.rendered() + "\n", to: files.result)
     }

@@ -291,9 +291,15 @@ public final class Trainer {
             try writePredictions(result.evaluation, split: testSplit)
             say("test: AUC \(Self.format(result.report.overall.auc))")
         }
+        var train: MetricsReport?
+        if settings.evaluateTrain, let result = try evaluate(trainSplit) {
+            train = result.report
+            try writePredictions(result.evaluation, split: trainSplit)
+            say("train: AUC \(Self.format(result.report.overall.auc))")
+        }
         if world.isRoot {
             try writeResult(status: "completed", message: "trained \(settings.epochs) epochs", val: state.lastValidation?.report,
-                            test: test, progress: state.progress)
+                            test: test, progress: state.progress, train: train)
             say("done: \(files.result)")
         }
         var outcome = Outcome(.completed)

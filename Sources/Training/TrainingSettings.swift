@@ -76,6 +76,9 @@ public struct TrainingSettings: Sendable {
     public var heads: Int?
     /// Evaluate the test split at the end.
     public var evaluateTest: Bool
+    /// Also evaluate the training split at the end (eval transform), to compare train and test
+    /// fairness: the generalisation gap FairTune addresses.
+    public var evaluateTrain = false
     /// Keep the checkpoint of the best epoch by this objective (and attribute).
     public var keepBest: (objective: Objective, attribute: String?)?
     /// Checkpoint every N optimizer steps (0: only at epoch ends and on a stop request).
