@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   libhdf5-dev hdf5-tools          # shards: the HDF5 C library and h5dump
   libopenmpi-dev openmpi-bin      # data-parallel training: Open MPI and mpirun
   libopenblas-dev                 # GEMM
+  shellcheck                      # the tests check the shell scripts (slurm/, Tests/, scripts/)
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
