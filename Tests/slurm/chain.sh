@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The whole chain through slurm/submit on a real Slurm, synthetic data and the tiny ViT:
+# prep + study create → 2 search tasks → stage 2 → report. While the search runs, one task gets
+# USR1 in its batch shell (what its time limit sends): its worker checkpoints the trial, the task
+# is requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
+# optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not retried),
+# written by both tasks; stage 2's summary and the report are there. Then the same config is
+# submitted again and continues: nothing is prepared, created or trained twice.
+# Skips (exit 77) without a Slurm controller or while `fairtune study`, `finetune` and `report`
+# are not built.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=Tests/slurm/support/slurm-test-lib
+source "$root/Tests/slurm/support/slurm-test-lib"
+need_slurm
+fairtune=$root/.build/release/fairtune
+python=${PYTHON:-$root/.venv/bin/python}
+for command in study finetune report; do
+  if ! "$fairtune" "$command" --help >/dev/null 2>&1; then
+    echo "skipped: \`fairtune $command --help\` fails: the command the chain runs is not built yet"
+    exit 77
+  fi
+done
+
+mkdir -p "$root/.build"
+work=$(mktemp -d "$root/.build/slurm-chain.XXXXXX")
+ids=()
+cleanup() {
+  if ((${#ids[@]})); then scancel "${ids[@]}" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+out=$work/out
+trials=4
+cat >"$work/chain.conf" <<CONF
+DATASET=synthetic
+PREP_OPTIONS=--train 128 --val 128 --test 128 --quiet
+WEIGHTS=$root/Tests/Fixtures/vit/tiny_weights.safetensors
+ATTRIBUTE=group
+TUNING=block-parts4
+OBJECTIVE=overall_auc
+TRIALS=$trials
+EPOCHS=3
+BATCH_SIZE=32
+TRAIN_OPTIONS=--optimizer sgd --checkpoint-every 1
+STUDY_OPTIONS=--seed 3
+SEEDS=1
+BASELINES=linear
+WORKERS=2
+THREADS_PER_RANK=1
+TIME_PREP=10
+TIME_SEARCH=10
+TIME_FINETUNE=10
+TIME_REPORT=5
+NAME=fairtune-chain
+FAIRTUNE=$fairtune
+PYTHON=$python
+OUT=out
+CONF
+
+# Submits the config; sets ids to its four job ids.
+submit() {
+  "$root/slurm/submit" "$work/chain.conf" >"$work/submit.out"
+  read -r -a ids < <(sed -n 's/^cancel: *scancel //p' "$work/submit.out")
+  [ "${#ids[@]}" -eq 4 ] || { echo "FAIL: no job ids from slurm/submit:" >&2; cat "$work/submit.out" >&2; exit 1; }
+}
+fail() {
+  echo "FAIL: $1" >&2
+  for id in "${ids[@]}"; do job_states "$id" >&2 || true; done
+  tail -n 40 "$out"/logs/* >&2 || true
+  exit 1
+}
+# Every task of every job of the chain ended COMPLETED; prints "task restarts" for each.
+all_completed() {
+  local id line
+  for id in "${ids[@]}"; do
+    while read -r -a line; do
+      [ "${line[1]}" = COMPLETED ] || fail "task ${line[0]} ended ${line[1]}"
+      echo "${line[0]} ${line[2]}"
+    done < <(job_states "$id")
+  done
+}
+
+submit
+search=${ids[1]}
+# Stop task 0 once it trains a trial: its log names the worker's command, and the journal (read by
+# Optuna) has a RUNNING trial.
+log0=$out/logs/fairtune-chain-search_${search}_0.out
+for _ in $(seq 240); do
+  if grep -q "^search: " "$log0" 2>/dev/null &&
+    "$python" -c 'import optuna, sys
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+s = optuna.load_study(study_name=None, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(sys.argv[1])))
+sys.exit(0 if any(t.state == optuna.trial.TrialState.RUNNING for t in s.trials) else 1)' "$out/study.journal" 2>/dev/null; then
+    break
+  fi
+  sleep 0.5
+done
+sleep 2
+scancel --signal=USR1 --batch "${search}_0"
+wait_for_jobs 600 "${ids[@]}"
+all_completed >"$work/states"
+grep -q "^${search}_0 1$" "$work/states" || fail "search task 0 was not requeued once"
+grep -q "USR1 received, passed on" "$log0" || fail "task 0's batch shell did not pass USR1 on"
+
+"$python" - "$out/study.journal" "$trials" <<'PY' || fail "the study is not as expected"
+import collections, sys, optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+path, wanted = sys.argv[1], int(sys.argv[2])
+study = optuna.load_study(study_name=None, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path)))
+states = collections.Counter(t.state.name for t in study.trials)
+assert states == {"COMPLETE": wanted}, f"expected exactly {wanted} COMPLETE trials (the stopped one resumed, not retried), got {dict(states)}"
+numbers = [t.number for t in study.trials]
+assert sorted(numbers) == list(range(wanted)), numbers
+workers = set()
+for t in study.trials:
+    for key, value in list(t.user_attrs.items()) + list(t.system_attrs.items()):
+        if "worker" in key.lower():
+            workers.add(str(value))
+assert len(workers) >= 2, f"the trials name fewer than two workers: {workers} (attributes: {sorted(study.trials[0].user_attrs) + sorted(study.trials[0].system_attrs)})"
+print(f"study: {wanted} COMPLETE trials from workers {sorted(workers)}; best value {study.best_value}")
+PY
+[ -f "$out/finetune/summary.json" ] || fail "no stage-2 summary $out/finetune/summary.json"
+[ -f "$out/report/summary.md" ] || fail "no report $out/report/summary.md"
+[ -f "$out/trials/0/result.json" ] || fail "no run directory for trial 0 beside the study"
+
+# The same config again: everything is kept, nothing is redone.
+journal_size=$(wc -c <"$out/study.journal")
+summary_time=$(stat -c %Y "$out/finetune/summary.json")
+submit
+wait_for_jobs 300 "${ids[@]}"
+all_completed >/dev/null
+grep -q "prepared and valid; kept" "$out/logs/fairtune-chain-prep_${ids[0]}_0.out" || fail "the resubmission prepared the data again"
+grep -q "study.journal exists; kept" "$out/logs/fairtune-chain-prep_${ids[0]}_0.out" || fail "the resubmission created the study again"
+"$python" - "$out/study.journal" "$trials" <<'PY' || fail "the resubmission changed the trials"
+import sys, optuna
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+study = optuna.load_study(study_name=None, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(sys.argv[1])))
+assert len(study.trials) == int(sys.argv[2]), len(study.trials)
+PY
+echo "journal: $journal_size bytes before, $(wc -c <"$out/study.journal") after; stage-2 summary written at $summary_time before"
+ids=()
+echo "ok: the whole chain through slurm/submit completes on Slurm, a stopped search task resumes its trial, and a resubmission continues"
