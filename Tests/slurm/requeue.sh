@@ -4,6 +4,7 @@
 # - "limit": a 1-minute time limit with --signal=B:USR1@30, Slurm's own warning.
 # Each batch shell passes USR1 on through srun to the worker, which checkpoints and exits 75; the
 # task requeues itself with the same array index, runs again (restart 1) and the worker resumes.
+# A job waiting for the task with afterany starts only after the second run.
 # The worker is a stand-in with the signal behaviour of `fairtune study work`
 # (Tests/slurm/support/fairtune-standin); chain.sh checks the real worker's resume once the
 # command exists. Skips (exit 77) without a Slurm controller. About 40 s.
@@ -40,6 +41,12 @@ jobs+=("$signal_job")
 limit_job=$(submit_search limit --time=1 --signal=B:USR1@30)
 jobs+=("$limit_job")
 signal_log=$work/signal/logs/fairtune-requeue-signal_${signal_job}_0.out
+# What slurm/submit's stage 2 does: wait (afterany) for the search array. It must start only
+# after the requeued task's second run, not when the first run ends in the requeue.
+after_job=$(sbatch --parsable --job-name=fairtune-requeue-after --dependency="afterany:$signal_job" \
+  --output="$work/signal/logs/after.out" --wrap "grep -q 'stand-in worker: resumed' $(printf %q "$signal_log")")
+after_job=${after_job%%;*}
+jobs+=("$after_job")
 for _ in $(seq 60); do grep -q "stand-in worker: working" "$signal_log" 2>/dev/null && break; sleep 0.5; done
 scancel --signal=USR1 --batch "${signal_job}_0"
 wait_for_jobs 120 "${jobs[@]}"
@@ -60,4 +67,7 @@ check() {
 }
 check signal "$signal_job"
 check limit "$limit_job"
+[ "$(job_states "$after_job")" = "$after_job COMPLETED 0 0:0" ] ||
+  { echo "FAIL: a job waiting (afterany) for the requeued task started before its second run ended" >&2; exit 1; }
+echo "ok: a job waiting for the task (afterany) starts after its second run"
 jobs=()

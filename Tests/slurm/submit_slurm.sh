@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# slurm/submit against a real Slurm (nothing runs: the jobs are submitted held, then cancelled):
+# slurm/submit against a real Slurm (the jobs are submitted held, then cancelled):
 # every template's header passes `sbatch --test-only`; the four jobs of a config land with their
 # names, arrays, throttle, time limits, requeue flags, log paths (an OUT with blanks and quotes)
-# and the dependency chain afterok → afterany → afterany on each other's ids; and when one sbatch
-# is refused (an array beyond MaxArraySize) nothing is left queued. Skips (exit 77)
-# without a Slurm controller.
+# and the dependency chain (search afterok prep; stage 2 and report afterok prep and afterany the
+# step before); when one sbatch is refused (an array beyond MaxArraySize) nothing is left queued;
+# and when prep fails (this one does run) no later job runs. Skips (exit 77) without a Slurm
+# controller.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=Tests/slurm/support/slurm-test-lib
@@ -65,8 +66,8 @@ read -r prep search finetune report <<<"${ids[*]}"
 expect_job "$prep" "JobName=fairtune-held-prep" "Dependency=(null)" "NumTasks=1" "Reason=JobHeldUser"
 expect_job "$search" "JobName=fairtune-held-search" "ArrayTaskId=0-2%2" "ArrayTaskThrottle=2" \
   "Dependency=afterok:${prep}_*(unfulfilled)" "Requeue=1" "TimeLimit=00:10:00" "CPUs/Task=1"
-expect_job "$finetune" "JobName=fairtune-held-finetune" "Dependency=afterany:${search}_*(unfulfilled)" "Requeue=1"
-expect_job "$report" "JobName=fairtune-held-report" "Dependency=afterany:${finetune}_*(unfulfilled)" "TimeLimit=00:05:00"
+expect_job "$finetune" "JobName=fairtune-held-finetune" "Dependency=afterok:${prep}_*(unfulfilled),afterany:${search}_*(unfulfilled)" "Requeue=1"
+expect_job "$report" "JobName=fairtune-held-report" "Dependency=afterok:${prep}_*(unfulfilled),afterany:${finetune}_*(unfulfilled)" "TimeLimit=00:05:00"
 scontrol show job -o "$search" | head -n 1 | grep -qF "StdOut=$out/logs/fairtune-held-search_${search}_" ||
   fail "the search job's log is not under $out/logs"
 scancel "${ids[@]}"
@@ -84,4 +85,30 @@ ids=("$prep")
 sleep 1
 expect_job "$prep" "JobState=CANCELLED"
 ids=()
-echo "ok: the templates pass sbatch --test-only; submit's chain lands as configured; a refused sbatch leaves nothing queued"
+# A chain whose prep fails (a raw folder without the release): the jobs after it never run.
+mkdir -p "$work/raw"
+cat >"$work/failing.conf" <<CONF
+DATASET=ham10000
+RAW=raw
+WEIGHTS=$root/Tests/Fixtures/vit/tiny_weights.safetensors
+ATTRIBUTE=sex
+OUT=failing
+WORKERS=2
+THREADS_PER_RANK=1
+TIME_PREP=5
+NAME=fairtune-failing
+FAIRTUNE=$root/.build/release/fairtune
+PYTHON=${PYTHON:-$root/.venv/bin/python}
+CONF
+"$root/slurm/submit" "$work/failing.conf" >"$work/stdout"
+read -r -a ids < <(sed -n 's/^cancel: *scancel //p' "$work/stdout")
+wait_for_jobs 120 "${ids[@]}"
+read -r prep search finetune report <<<"${ids[*]}"
+[[ $(job_states "$prep") == "${prep}_0 FAILED "* ]] || fail "the prep job did not fail: $(job_states "$prep")"
+for id in "$search" "$finetune" "$report"; do
+  expect_job "$id" "JobState=CANCELLED"
+done
+logs=$(cd "$work/failing/logs" && echo *)
+[ "$logs" = "fairtune-failing-prep_${prep}_0.out" ] || fail "jobs after the failed prep ran: $logs"
+ids=()
+echo "ok: the templates pass sbatch --test-only; submit's chain lands as configured; a refused sbatch leaves nothing queued; a failed prep cancels the rest"
