@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The whole chain through slurm/submit on a real Slurm, synthetic data and the tiny ViT:
-# prep + study create → 2 search tasks → stage 2 → report. While the search runs, one task gets
-# USR1 in its batch shell (what its time limit sends): its worker checkpoints the trial, the task
-# is requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
+# prep + study create → 2 search tasks → stage 2 (an array of 2 tasks) → report. While the
+# search runs, one task gets USR1 in its batch shell (what its time limit sends): its worker
+# checkpoints the trial, the task is requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
 # optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not retried),
 # written by both tasks; stage 2's summary and the report are there. Then the same config is
-# submitted again and continues: nothing is prepared, created or trained twice.
+# submitted again and continues: nothing is prepared, created or trained twice. About 45 s.
 # Skips (exit 77) without a Slurm controller or while `fairtune study`, `finetune` and `report`
 # are not built.
 set -euo pipefail
@@ -34,18 +34,20 @@ out=$work/out
 trials=4
 cat >"$work/chain.conf" <<CONF
 DATASET=synthetic
-PREP_OPTIONS=--train 128 --val 128 --test 128 --quiet
+PREP_OPTIONS=--train 1024 --val 128 --test 128 --quiet
 WEIGHTS=$root/Tests/Fixtures/vit/tiny_weights.safetensors
 ATTRIBUTE=group
 TUNING=block-parts4
 OBJECTIVE=overall_auc
 TRIALS=$trials
-EPOCHS=3
+EPOCHS=6
 BATCH_SIZE=32
 TRAIN_OPTIONS=--optimizer sgd --checkpoint-every 1
 STUDY_OPTIONS=--seed 3
 SEEDS=1
 BASELINES=linear
+FINETUNE_OPTIONS=--baseline-lrs linear=1e-2 --bootstrap 200
+FINETUNE_TASKS=2
 WORKERS=2
 THREADS_PER_RANK=1
 TIME_PREP=10
@@ -83,25 +85,31 @@ all_completed() {
 
 submit
 search=${ids[1]}
-# Stop task 0 once it trains a trial: its log names the worker's command, and the journal (read by
-# Optuna) has a RUNNING trial.
-log0=$out/logs/fairtune-chain-search_${search}_0.out
-for _ in $(seq 240); do
-  if grep -q "^search: " "$log0" 2>/dev/null &&
-    "$python" -c 'import optuna, sys
+# Stop task 0 while it trains a trial: as soon as the journal (read by Optuna) has a RUNNING
+# trial of worker <search>_0, send USR1 to the task's batch shell.
+"$python" - "$out/study.journal" "${search}_0" <<'PY' || fail "task 0 never ran a trial"
+import os, sys, time, optuna
 optuna.logging.set_verbosity(optuna.logging.ERROR)
-s = optuna.load_study(study_name=None, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(sys.argv[1])))
-sys.exit(0 if any(t.state == optuna.trial.TrialState.RUNNING for t in s.trials) else 1)' "$out/study.journal" 2>/dev/null; then
-    break
-  fi
-  sleep 0.5
-done
-sleep 2
-scancel --signal=USR1 --batch "${search}_0"
+path, worker = sys.argv[1], sys.argv[2]
+deadline = time.time() + 300
+while time.time() < deadline:
+    if os.path.exists(path):
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+        study = optuna.load_study(study_name=None, storage=storage)
+        if any(t.state == optuna.trial.TrialState.RUNNING and t.system_attrs.get("fairtune:worker") == worker
+               for t in study.trials):
+            sys.exit(0)
+    time.sleep(0.2)
+sys.exit(1)
+PY
+scancel --signal=USR1 --batch "${search}_0" || fail "task 0 ended before it could be stopped: make its trials longer"
+log0=$out/logs/fairtune-chain-search_${search}_0.out
 wait_for_jobs 600 "${ids[@]}"
 all_completed >"$work/states"
 grep -q "^${search}_0 1$" "$work/states" || fail "search task 0 was not requeued once"
 grep -q "USR1 received, passed on" "$log0" || fail "task 0's batch shell did not pass USR1 on"
+grep -q "stopped and checkpointed" "$log0" || fail "task 0's worker did not checkpoint its trial"
+grep -q "resuming trial" "$log0" || fail "the requeued task 0 did not resume its trial"
 
 "$python" - "$out/study.journal" "$trials" <<'PY' || fail "the study is not as expected"
 import collections, sys, optuna
@@ -120,13 +128,16 @@ for t in study.trials:
 assert len(workers) >= 2, f"the trials name fewer than two workers: {workers} (attributes: {sorted(study.trials[0].user_attrs) + sorted(study.trials[0].system_attrs)})"
 print(f"study: {wanted} COMPLETE trials from workers {sorted(workers)}; best value {study.best_value}")
 PY
+# Stage 2 as an array of two tasks: each ran one of `fairtune finetune --list`'s two runs.
+finetune=${ids[2]}
+grep -q -- "--only fairtune:1$" "$out/logs/fairtune-chain-finetune_${finetune}_0.out" || fail "stage-2 task 0 did not run fairtune:1"
+grep -q -- "--only linear:1$" "$out/logs/fairtune-chain-finetune_${finetune}_1.out" || fail "stage-2 task 1 did not run linear:1"
 [ -f "$out/finetune/summary.json" ] || fail "no stage-2 summary $out/finetune/summary.json"
 [ -f "$out/report/summary.md" ] || fail "no report $out/report/summary.md"
 [ -f "$out/trials/0/result.json" ] || fail "no run directory for trial 0 beside the study"
 
 # The same config again: everything is kept, nothing is redone.
 journal_size=$(wc -c <"$out/study.journal")
-summary_time=$(stat -c %Y "$out/finetune/summary.json")
 submit
 wait_for_jobs 300 "${ids[@]}"
 all_completed >/dev/null
@@ -138,6 +149,11 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)
 study = optuna.load_study(study_name=None, storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(sys.argv[1])))
 assert len(study.trials) == int(sys.argv[2]), len(study.trials)
 PY
-echo "journal: $journal_size bytes before, $(wc -c <"$out/study.journal") after; stage-2 summary written at $summary_time before"
+[ "$(wc -c <"$out/study.journal")" = "$journal_size" ] || fail "the resubmission's workers wrote to the complete study"
+for task in 0 1; do
+  log=$out/logs/fairtune-chain-finetune_${ids[2]}_$task.out
+  grep -q "already completed; nothing to do" "$log" || fail "the resubmission's stage-2 task $task did not find its run finished"
+  ! grep -q "^epoch " "$log" || fail "the resubmission's stage-2 task $task trained again"
+done
 ids=()
 echo "ok: the whole chain through slurm/submit completes on Slurm, a stopped search task resumes its trial, and a resubmission continues"

@@ -45,6 +45,7 @@ TRAIN_OPTIONS=--optimizer sgd --lr 0.02 --class-weights auto
 STUDY_OPTIONS=--sampler random --seed 3
 SEEDS=1,2
 BASELINES=linear
+FINETUNE_OPTIONS=--baseline-lrs linear=1e-2 --bootstrap 200
 OUT=runs/it's a "study"; echo no
 WORKERS=3
 WORKERS_AT_ONCE=2
@@ -74,21 +75,21 @@ rm -f "$work/calls"
 
 # Bad configs: each line is "text to append to a copy of the good config|expected message".
 bad_cases=(
-  "TRIALS=ten|line 24: TRIALS: expected a whole number of at least 1, got: ten"
-  "TRAILS=4|line 24: unknown key TRAILS (slurm/config.example lists the keys)"
-  "just some words|line 24: expected KEY=value, got: just some words"
-  "WEIGHTS=|line 24: WEIGHTS: a value is required (slurm/config.example documents it)"
+  "TRIALS=ten|line 25: TRIALS: expected a whole number of at least 1, got: ten"
+  "TRAILS=4|line 25: unknown key TRAILS (slurm/config.example lists the keys)"
+  "just some words|line 25: expected KEY=value, got: just some words"
+  "WEIGHTS=|line 25: WEIGHTS: a value is required (slurm/config.example documents it)"
   "DATASET=ham10000|key RAW is missing (dataset ham10000 is prepared from its raw release)"
-  "WEIGHTS=missing.safetensors|line 24: WEIGHTS: no file $work/missing.safetensors"
-  "RAW=no-such-folder|line 24: RAW: no folder $work/no-such-folder"
-  "FAIRTUNE=/no/fairtune|line 24: FAIRTUNE: no executable /no/fairtune"
-  "OUT=\$HOME/runs|line 24: OUT: expected a path written in full (values are not expanded: no ~ or \$VARIABLES), got: \$HOME/runs"
-  "TIME_SEARCH=4h|line 24: TIME_SEARCH: expected a Slurm time: minutes, HH:MM:SS or D-HH:MM:SS, got: 4h"
-  "SEEDS=1;2|line 24: SEEDS: expected whole numbers separated by commas, got: 1;2"
-  "WORKERS=0|line 24: WORKERS: expected a whole number of at least 1, got: 0"
-  "ATTRIBUTE=sex age|line 24: ATTRIBUTE: expected names separated by commas, got: sex age"
-  "SIGNAL_SECONDS=70000|line 24: SIGNAL_SECONDS: expected whole seconds from 0 to 65535, got: 70000"
-  "MEMORY=lots|line 24: MEMORY: expected a size such as 16G or 16000M, got: lots"
+  "WEIGHTS=missing.safetensors|line 25: WEIGHTS: no file $work/missing.safetensors"
+  "RAW=no-such-folder|line 25: RAW: no folder $work/no-such-folder"
+  "FAIRTUNE=/no/fairtune|line 25: FAIRTUNE: no executable /no/fairtune"
+  "OUT=\$HOME/runs|line 25: OUT: expected a path written in full (values are not expanded: no ~ or \$VARIABLES), got: \$HOME/runs"
+  "TIME_SEARCH=4h|line 25: TIME_SEARCH: expected a Slurm time: minutes, HH:MM:SS or D-HH:MM:SS, got: 4h"
+  "SEEDS=1;2|line 25: SEEDS: expected whole numbers separated by commas, got: 1;2"
+  "WORKERS=0|line 25: WORKERS: expected a whole number of at least 1, got: 0"
+  "ATTRIBUTE=sex age|line 25: ATTRIBUTE: expected names separated by commas, got: sex age"
+  "SIGNAL_SECONDS=70000|line 25: SIGNAL_SECONDS: expected whole seconds from 0 to 65535, got: 70000"
+  "MEMORY=lots|line 25: MEMORY: expected a size such as 16G or 16000M, got: lots"
 )
 for case in "${bad_cases[@]}"; do
   line=${case%%|*}
