@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole chain through slurm/submit on a real Slurm, synthetic data and the tiny ViT:
-# prep + study create → 2 search tasks → stage 2 (an array of 2 tasks) → report. While the
-# search runs, one task gets USR1 in its batch shell (what its time limit sends): its worker
-# checkpoints the trial, the task is requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
+# prep + study create → 2 search tasks (throttled to one at a time, --max-trials 2, 2 MPI ranks through
+# srun --mpi=pmix) → stage 2 (an array of 2 tasks) → report. While task 0 trains, it gets USR1
+# in its batch shell (what its time limit sends): its worker checkpoints the trial, the task is
+# requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
 # optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not retried),
 # written by both tasks; stage 2's summary and the report are there. Then the same config is
-# submitted again and continues: nothing is prepared, created or trained twice. About 45 s.
+# submitted again and continues: nothing is prepared, created or trained twice. About 55 s.
 # Skips (exit 77) without a Slurm controller or while `fairtune study`, `finetune` and `report`
 # are not built.
 set -euo pipefail
@@ -34,13 +35,13 @@ out=$work/out
 trials=4
 cat >"$work/chain.conf" <<CONF
 DATASET=synthetic
-PREP_OPTIONS=--train 1024 --val 128 --test 128 --quiet
+PREP_OPTIONS=--train 512 --val 128 --test 128 --quiet
 WEIGHTS=$root/Tests/Fixtures/vit/tiny_weights.safetensors
 ATTRIBUTE=group
 TUNING=block-parts4
 OBJECTIVE=overall_auc
 TRIALS=$trials
-EPOCHS=6
+EPOCHS=4
 BATCH_SIZE=32
 TRAIN_OPTIONS=--optimizer sgd --checkpoint-every 1
 STUDY_OPTIONS=--seed 3
@@ -49,6 +50,9 @@ BASELINES=linear
 FINETUNE_OPTIONS=--baseline-lrs linear=1e-2 --bootstrap 200
 FINETUNE_TASKS=2
 WORKERS=2
+WORKERS_AT_ONCE=1
+WORKER_MAX_TRIALS=2
+RANKS_PER_NODE=2
 THREADS_PER_RANK=1
 TIME_PREP=10
 TIME_SEARCH=10
@@ -110,6 +114,7 @@ grep -q "^${search}_0 1$" "$work/states" || fail "search task 0 was not requeued
 grep -q "USR1 received, passed on" "$log0" || fail "task 0's batch shell did not pass USR1 on"
 grep -q "stopped and checkpointed" "$log0" || fail "task 0's worker did not checkpoint its trial"
 grep -q "resuming trial" "$log0" || fail "the requeued task 0 did not resume its trial"
+grep -q "^fairtune train .*: 2 rank(s)" "$log0" || fail "task 0 did not train with 2 MPI ranks"
 
 "$python" - "$out/study.journal" "$trials" <<'PY' || fail "the study is not as expected"
 import collections, sys, optuna
