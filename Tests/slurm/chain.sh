@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole chain through slurm/submit on a real Slurm, synthetic data and the tiny ViT:
-# prep + study create → 2 search tasks (throttled to one at a time, --max-trials 2, 2 MPI ranks through
-# srun --mpi=pmix) → stage 2 (an array of 2 tasks) → report. While task 0 trains, it gets USR1
-# in its batch shell (what its time limit sends): its worker checkpoints the trial, the task is
-# requeued and resumes that trial. At the end every job is COMPLETED, the study (read by
-# optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not retried),
-# written by both tasks; stage 2's summary and the report are there. Then the same config is
-# submitted again and continues: nothing is prepared, created or trained twice. About 55 s.
+# prep + study create → 2 search tasks (throttled to one at a time, --max-trials 2, 2 MPI ranks
+# each through srun --mpi=pmix) → stage 2 (an array of 2 tasks) → report. While task 0 trains,
+# it gets USR1 in its batch shell (what its time limit sends): its worker checkpoints the trial,
+# the task is requeued and resumes that trial. At the end every job is COMPLETED, the study (read
+# by optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not
+# retried), written by both tasks; stage 2's summary and the report are there. Then the same
+# config is submitted again and continues: nothing is prepared, created or trained twice.
+# About 55 s.
 # Skips (exit 77) without a Slurm controller or while `fairtune study`, `finetune` and `report`
 # are not built.
 set -euo pipefail
