@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole chain through slurm/submit on a real Slurm, synthetic data and the tiny ViT:
 # prep + study create → 2 search tasks (throttled to one at a time, --max-trials 2, 2 MPI ranks
-# each through srun --mpi=pmix) → stage 2 (an array of 2 tasks) → report. While task 0 trains,
+# each through srun --mpi=pmix) → stage 2 (an array of 2 tasks: FairTune's run, and the linear
+# probe's 2-rate grid) → report. While task 0 trains,
 # it gets USR1 in its batch shell (what its time limit sends): its worker checkpoints the trial,
 # the task is requeued and resumes that trial. At the end every job is COMPLETED, the study (read
 # by optuna.load_study) has exactly its 4 trials, all COMPLETE (the stopped one resumed, not
@@ -48,7 +49,7 @@ TRAIN_OPTIONS=--optimizer sgd --checkpoint-every 1
 STUDY_OPTIONS=--seed 3
 SEEDS=1
 BASELINES=linear
-FINETUNE_OPTIONS=--baseline-lrs linear=1e-2 --bootstrap 200
+FINETUNE_OPTIONS=--baseline-lrs linear=1e-2:3e-2 --bootstrap 200
 FINETUNE_TASKS=2
 WORKERS=2
 WORKERS_AT_ONCE=1
@@ -134,10 +135,13 @@ for t in study.trials:
 assert len(workers) >= 2, f"the trials name fewer than two workers: {workers} (attributes: {sorted(study.trials[0].user_attrs) + sorted(study.trials[0].system_attrs)})"
 print(f"study: {wanted} COMPLETE trials from workers {sorted(workers)}; best value {study.best_value}")
 PY
-# Stage 2 as an array of two tasks: each ran one of `fairtune finetune --list`'s two runs.
+# Stage 2 as an array of two tasks: task 0 ran FairTune's seed, task 1 the linear probe's
+# learning-rate grid (whose better run is its seed 1).
 finetune=${ids[2]}
 grep -q -- "--only fairtune:1$" "$out/logs/fairtune-chain-finetune_${finetune}_0.out" || fail "stage-2 task 0 did not run fairtune:1"
-grep -q -- "--only linear:1$" "$out/logs/fairtune-chain-finetune_${finetune}_1.out" || fail "stage-2 task 1 did not run linear:1"
+grep -q -- "runs linear:lr-1e-2 linear:lr-3e-2 (of" "$out/logs/fairtune-chain-finetune_${finetune}_1.out" ||
+  fail "stage-2 task 1 did not run the linear grid"
+[ -e "$out/finetune/linear/seed-1/result.json" ] || fail "the linear grid's choice is not linear/seed-1"
 [ -f "$out/finetune/summary.json" ] || fail "no stage-2 summary $out/finetune/summary.json"
 [ -f "$out/report/summary.md" ] || fail "no report $out/report/summary.md"
 [ -f "$out/trials/0/result.json" ] || fail "no run directory for trial 0 beside the study"
