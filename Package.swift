@@ -16,41 +16,49 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: - Safe wrappers
-        .target(name: "HDF5IO", dependencies: ["CHDF5"]),
+        .target(name: "HDF5IO", dependencies: ["CHDF5", "FileOutput"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
+        // One writer per run directory (a lock file; leaf apart from the JSON record it holds).
+        .target(name: "RunLock", dependencies: ["JSON"]),
         .target(name: "JSON"),
         .target(name: "Randomness"),
         .target(name: "SafeTensors", dependencies: ["FileOutput"]),
-        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Optimization", "Randomness"]),
+        .target(name: "ViT", dependencies: ["Tensor", "SafeTensors", "Randomness"]),
         .target(name: "Optimization"),
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "DistributedEvaluation",
-                                                 "Optimization", "SafeTensors", "FileOutput"]),
+                                                 "Optimization", "SafeTensors", "FileOutput", "RunLock"]),
         // Metrics over predictions spread across MPI ranks (Metrics itself stays free of MPI).
         .target(name: "DistributedEvaluation", dependencies: ["Distributed", "Metrics"]),
 
-        .target(name: "Metrics", dependencies: ["JSON"]),
+        .target(name: "Metrics", dependencies: ["JSON", "Randomness"]),
 
         // MARK: - Search (a leaf: knows nothing of MPI, the ViT or training)
         .target(name: "Search", dependencies: ["JSON", "Randomness"]),
 
+        // MARK: - Plots (a leaf: standalone SVG files, knows nothing of training)
+        .target(name: "Plot"),
+
         // MARK: - Data
-        .target(name: "Dataset", dependencies: ["HDF5IO", "Randomness"]),
+        .target(name: "Dataset", dependencies: ["HDF5IO", "JSON", "FileOutput", "Randomness"]),
 
         // MARK: - The executable
         .executableTarget(name: "fairtune",
                           dependencies: ["Arguments", "JSON", "DistributedEvaluation", "HDF5IO", "Distributed", "Tensor", "Dataset", "Metrics",
-                                         "SafeTensors", "ViT", "FileOutput", "Training", "Optimization", "Randomness"],
+                                         "SafeTensors", "ViT", "FileOutput", "RunLock", "Training", "Optimization", "Randomness",
+                                         "Search", "Plot"],
                           path: "Sources/FairTuneCLI"),
 
         // MARK: - Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(name: "fairtune-mpi-check", dependencies: ["Distributed"], path: "Tests/MPICheck"),
         .executableTarget(name: "fairtune-study-check", dependencies: ["Search", "JSON", "Randomness"], path: "Tests/StudyCheck"),
+        .executableTarget(name: "fairtune-lock-check", dependencies: ["RunLock"], path: "Tests/LockCheck"),
+        .executableTarget(name: "fairtune-hdf5-exit-check", dependencies: ["HDF5IO"], path: "Tests/HDF5ExitCheck"),
         .testTarget(name: "HDF5IOTests", dependencies: ["HDF5IO", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -58,13 +66,15 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
+        .testTarget(name: "RunLockTests", dependencies: ["RunLock", "TestSupport"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors", "TestSupport"]),
-        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "TestSupport"]),
+        .testTarget(name: "ViTTests", dependencies: ["ViT", "Tensor", "SafeTensors", "Optimization", "Training", "TestSupport"]),
         .testTarget(name: "OptimizationTests", dependencies: ["Optimization", "SafeTensors", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "HDF5IO", "Randomness", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "SearchTests", dependencies: ["Search", "JSON", "Randomness", "TestSupport"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "TestSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "Randomness", "TestSupport"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot"]),
     ]
 )
 

@@ -82,10 +82,7 @@ public struct ParsedArguments: Sendable {
             if let inlineValue {
                 values[name, default: []].append(inlineValue)
             } else {
-                // A following "--x" is the next option, not this one's value; negative numbers are values.
-                guard i < arguments.count,
-                      !(arguments[i].hasPrefix("--") || (arguments[i].hasPrefix("-") && Double(arguments[i]) == nil && arguments[i] != "-"))
-                else { throw .missingValue(command: spec.name, option: name) }
+                guard i < arguments.count, Self.isValue(arguments[i]) else { throw .missingValue(command: spec.name, option: name) }
                 values[name, default: []].append(arguments[i])
                 i += 1
             }
@@ -101,6 +98,14 @@ public struct ParsedArguments: Sendable {
         }
         self.values = values
         self.positionals = positionals
+    }
+
+    /// Whether an argument after a valued option is its value: a following "--x" or "-h" is the
+    /// next option, while "-", negative numbers and lists starting with one ("-1,2") are values.
+    static func isValue(_ argument: String) -> Bool {
+        guard argument.hasPrefix("-"), argument != "-", Double(argument) == nil else { return true }
+        guard let next = argument.dropFirst().first else { return false }
+        return next.isNumber || next == "."
     }
 
     private func declared(_ name: String) -> OptionSpec {

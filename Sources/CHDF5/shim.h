@@ -22,4 +22,5 @@ static inline unsigned shim_H5F_ACC_RDONLY(void)     { return H5F_ACC_RDONLY; }
 static inline unsigned shim_H5F_ACC_RDWR(void)       { return H5F_ACC_RDWR; }
 static inline hsize_t  shim_H5S_UNLIMITED(void)      { return H5S_UNLIMITED; }
 static inline size_t   shim_H5T_VARIABLE(void)       { return H5T_VARIABLE; }
+static inline haddr_t  shim_HADDR_UNDEF(void)        { return HADDR_UNDEF; }
 #endif

@@ -75,7 +75,7 @@ public final class BatchLoader: Sendable {
     }
 
     /// Fills `batch` with batch `b` of `plan`, on the calling thread (and `workers` threads).
-    /// - Throws: `DatasetError.unreadableShard` when an image cannot be read.
+    /// - Throws: `DatasetError.unreadableSample` when an image cannot be read.
     public func load(_ plan: BatchPlan, batch b: Int, into batch: Batch, scratch: [WorkerScratch]) throws(DatasetError) {
         precondition(batch.capacity == batchSize && batch.imageSize == transform.size && scratch.count >= 1,
                      "batch or scratch not made by this loader")

@@ -161,7 +161,7 @@ public enum BilinearResampler {
             let channelScale = scale[c], channelShift = shift[c]
             for y in 0..<outH {
                 let w = yWeights + y * tapsY
-                let out = output + c * outPlane + y * outW
+                let out = output + c * outPlane + (g.verticalFlip ? outH - 1 - y : y) * outW
                 let first = channelRows + (yStart[y] - rowLow) * outW
                 let w0 = w[0] * channelScale
                 for x in 0..<outW { out[x] = channelShift + w0 * first[x] }

@@ -31,10 +31,12 @@ public struct CropGeometry: Sendable, Equatable {
     public var outputWidth: Int
     /// Mirror left-right (torchvision's horizontal flip).
     public var flip: Bool
+    /// Mirror top-bottom (torchvision's vertical flip).
+    public var verticalFlip: Bool
 
     /// Memberwise; see the type's discussion for each field.
     public init(top: Int, left: Int, height: Int, width: Int, scaledHeight: Int, scaledWidth: Int,
-                windowTop: Int, windowLeft: Int, outputHeight: Int, outputWidth: Int, flip: Bool) {
+                windowTop: Int, windowLeft: Int, outputHeight: Int, outputWidth: Int, flip: Bool, verticalFlip: Bool = false) {
         self.top = top
         self.left = left
         self.height = height
@@ -46,6 +48,7 @@ public struct CropGeometry: Sendable, Equatable {
         self.outputHeight = outputHeight
         self.outputWidth = outputWidth
         self.flip = flip
+        self.verticalFlip = verticalFlip
     }
 
     /// torchvision `resized_crop(top, left, height, width, [size, size])`, then an optional flip.

@@ -10,6 +10,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// A shard's HDF5 structure could not be read as the format requires (missing dataset, wrong
     /// element type or rank, damaged or truncated file).
     case unreadableShard(HDF5Error)
+    /// A sample's image could not be read (a shard damaged or truncated after opening).
+    case unreadableSample(split: String, index: Int, sampleID: String, error: HDF5Error)
     /// A shard's content disagrees with the format or the manifest.
     case invalidShard(file: String, field: String, expected: String, found: String)
     /// Counts recomputed from the shards disagree with the manifest.
@@ -28,6 +30,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(file): field '\(field)': expected \(expected), found \(found)"
         case let .unreadableShard(error):
             return "\(error)"
+        case let .unreadableSample(split, index, sampleID, error):
+            return "\(error) (sample '\(sampleID)', number \(index) of split '\(split)')"
         case let .invalidShard(file, field, expected, found):
             return "\(file): '\(field)': expected \(expected), found \(found)"
         case let .countsDisagree(file, field, manifest, shards):

@@ -1,4 +1,5 @@
-import Foundation
+import FileOutput
+import JSON
 
 /// The `manifest.json` of a prepared dataset (shard format version 1): what the shards hold and
 /// how many of each kind, as data-prep wrote it.
@@ -9,7 +10,7 @@ public struct DatasetManifest: Sendable, Equatable {
     public static let formatVersion = 1
 
     /// The classification task: its name and class names (label k is `classes[k]`).
-    public struct Task: Sendable, Equatable, Decodable {
+    public struct Task: Sendable, Equatable {
         /// The task's name (e.g. malignant).
         public var name: String
         /// Class names; label k is classes[k].
@@ -25,7 +26,7 @@ public struct DatasetManifest: Sendable, Equatable {
     }
 
     /// The stored image geometry (every image has the same).
-    public struct Image: Sendable, Equatable, Decodable {
+    public struct Image: Sendable, Equatable {
         /// Stored image rows.
         public var height: Int
         /// Stored image columns.
@@ -39,7 +40,7 @@ public struct DatasetManifest: Sendable, Equatable {
     }
 
     /// Per-channel mean and standard deviation of images scaled to [0, 1].
-    public struct Normalization: Sendable, Equatable, Decodable {
+    public struct Normalization: Sendable, Equatable {
         /// Three channel means.
         public var mean: [Double]
         /// Three channel standard deviations.
@@ -47,7 +48,7 @@ public struct DatasetManifest: Sendable, Equatable {
     }
 
     /// One shard file, relative to the dataset folder, and its sample count.
-    public struct Shard: Sendable, Equatable, Decodable {
+    public struct Shard: Sendable, Equatable {
         /// Path relative to the dataset folder.
         public var file: String
         /// Samples in the shard.
@@ -55,21 +56,17 @@ public struct DatasetManifest: Sendable, Equatable {
     }
 
     /// Counts for one attribute within a split: `byClass[class][group]`, and `unknown[class]`.
-    public struct GroupCounts: Sendable, Equatable, Decodable {
+    public struct GroupCounts: Sendable, Equatable {
         /// `[class][group]` sample counts.
         public var byClass: [[Int]]
         /// Samples of each class whose group is unknown (-1).
         public var unknown: [Int]
-        enum CodingKeys: String, CodingKey {
-            case byClass = "by_class"
-            case unknown
-        }
     }
 
     /// One split (train, val, test): its shards and the counts data-prep recorded.
-    public struct Split: Sendable, Equatable, Decodable {
+    public struct Split: Sendable, Equatable {
         /// The split's key in `splits` (train, val, test).
-        public var name: String = ""
+        public var name: String
         /// Samples in the split.
         public var count: Int
         /// Its shard files in index order.
@@ -78,25 +75,16 @@ public struct DatasetManifest: Sendable, Equatable {
         public var classCounts: [Int]
         /// Keyed by attribute name.
         public var groupCounts: [String: GroupCounts]
-        enum CodingKeys: String, CodingKey {
-            case count, shards
-            case classCounts = "class_counts"
-            case groupCounts = "group_counts"
-        }
     }
 
     /// Who made the dataset; informational only.
-    public struct Provenance: Sendable, Equatable, Decodable {
+    public struct Provenance: Sendable, Equatable {
         /// The writing program and version.
         public var madeBy: String?
         /// UTC creation time.
         public var created: String?
         /// The command line that made the dataset.
         public var command: String?
-        enum CodingKeys: String, CodingKey {
-            case madeBy = "made_by"
-            case created, command
-        }
     }
 
     /// Always `formatName` once loaded.
@@ -107,14 +95,14 @@ public struct DatasetManifest: Sendable, Equatable {
     public var dataset: String
     /// The classification task.
     public var task: Task
-    /// Sensitive attributes in the manifest's order (`attribute_order` when present, else the
-    /// order of the `attributes` object in the file); group tables of batches follow it.
+    /// Sensitive attributes in the order of the `attributes` object in the file (which
+    /// `attribute_order`, when present, must repeat); group tables of batches follow it.
     public var attributes: [Attribute]
     /// The stored image geometry.
     public var image: Image
     /// Mean and std for normalising images.
     public var normalization: Normalization
-    /// train, val, test first (those present), then any others in the manifest's order.
+    /// train, val, test, in that order.
     public var splits: [Split]
     /// Who made the dataset, when and how.
     public var provenance: Provenance?
@@ -126,139 +114,109 @@ public struct DatasetManifest: Sendable, Equatable {
 // MARK: - Loading
 
 extension DatasetManifest {
-    /// Reads and checks `manifest.json` at `path`: JSON structure (decoding errors name the field
-    /// path), format name and version, and the manifest's own consistency (counts add up, shapes of
-    /// the count tables, image layout).
+    /// Reads and checks `manifest.json` at `path` (a regular file): the rules of
+    /// docs/shard-format.md, in the order data-prep's checker applies them, each failure naming the
+    /// field path (`splits.train.shards[1].count`) and what was expected versus found.
     /// - Throws: `DatasetError.cannotReadManifest` or `.invalidManifest`.
     public static func load(from path: String) throws(DatasetError) -> DatasetManifest {
         let bytes: [UInt8]
-        do {
-            bytes = try [UInt8](Foundation.Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw .cannotReadManifest(file: path, reason: (error as NSError).localizedDescription)
-        }
+        do { bytes = try InputFile.readAll(path) } catch { throw .cannotReadManifest(file: path, reason: error.reason) }
         return try decode(bytes, file: path)
     }
 
     /// Decodes and checks manifest text; `file` is used in messages.
     public static func decode(_ bytes: [UInt8], file: String) throws(DatasetError) -> DatasetManifest {
-        let data = Foundation.Data(bytes)
-        // The format and version first, so a newer format is reported as such, not as odd fields.
-        let header: FormatHeader = try decodeReporting(FormatHeader.self, from: data, file: file)
-        guard header.format == formatName else {
-            throw .invalidManifest(file: file, field: "format", expected: "'\(formatName)'", found: "'\(header.format)'")
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes: bytes) } catch {
+            throw .cannotReadManifest(file: file, reason: "not valid JSON: \(error)")
         }
-        guard header.formatVersion == formatVersion else {
-            throw .invalidManifest(file: file, field: "format_version", expected: "\(formatVersion) (this fairtune reads version \(formatVersion); rerun data-prep)",
-                                   found: "\(header.formatVersion)")
+        let fields = ManifestFields(file: file)
+        let top = try fields.object(json, "(top level)")
+        let format = try fields.string(top["format"], "format")
+        guard format == formatName else { throw fields.bad("format", "'\(formatName)'", top["format"]) }
+        guard top["format_version"]?.intValue == formatVersion else {
+            throw fields.bad("format_version", "\(formatVersion) (this fairtune reads version \(formatVersion); rerun data-prep)",
+                             top["format_version"])
         }
-        let raw = try decodeReporting(RawManifest.self, from: data, file: file)
-        // An explicit `attribute_order` (data-prep writes one) wins over the order in the text.
-        let attributeOrder = raw.attributeOrder
-            ?? JSONKeyOrder.keys(ofTopLevelMember: "attributes", in: bytes) ?? raw.attributes.keys.sorted()
-        if attributeOrder.sorted() != raw.attributes.keys.sorted() {
-            throw .invalidManifest(file: file, field: "attribute_order", expected: "the names of 'attributes' \(raw.attributes.keys.sorted()), each once",
-                                   found: "\(attributeOrder)")
-        }
-        let splitOrder = JSONKeyOrder.keys(ofTopLevelMember: "splits", in: bytes) ?? raw.splits.keys.sorted()
-        let standard = ["train", "val", "test"]
-        let orderedSplits = standard.filter { raw.splits[$0] != nil } + splitOrder.filter { !standard.contains($0) }
+        let task = try fields.object(top["task"], "task")
+        let attributes = try readAttributes(top, fields)
         let manifest = DatasetManifest(
-            format: raw.format, formatVersion: raw.formatVersion, dataset: raw.dataset, task: raw.task,
-            attributes: attributeOrder.map { Attribute(name: $0, groups: raw.attributes[$0]!.groups) },
-            image: raw.image, normalization: raw.normalization,
-            splits: orderedSplits.map { name in
-                var split = raw.splits[name]!
-                split.name = name
-                return split
-            },
-            provenance: raw.provenance)
+            format: format, formatVersion: formatVersion, dataset: try fields.name(top["dataset"], "dataset"),
+            task: Task(name: try fields.string(task["name"], "task.name"),
+                       classes: try fields.names(task["classes"], "task.classes", atLeast: 2)),
+            attributes: attributes, image: try readImage(top, fields), normalization: try readNormalization(top, fields),
+            splits: try readSplits(top, fields), provenance: readProvenance(top))
         try manifest.checkConsistency(file: file)
         return manifest
     }
 
-    private struct FormatHeader: Decodable {
-        var format: String
-        var formatVersion: Int
-        enum CodingKeys: String, CodingKey {
-            case format
-            case formatVersion = "format_version"
+    private static func readAttributes(_ top: JSONValue, _ fields: ManifestFields) throws(DatasetError) -> [Attribute] {
+        var attributes: [Attribute] = []
+        for (name, value) in try fields.members(top["attributes"], "attributes") {
+            let groups = try fields.names(fields.object(value, "attributes.\(name)")["groups"], "attributes.\(name).groups", atLeast: 1)
+            attributes.append(Attribute(name: name, groups: groups))
         }
-    }
-
-    private struct RawAttribute: Decodable {
-        var groups: [String]
-    }
-
-    private struct RawManifest: Decodable {
-        var format: String
-        var formatVersion: Int
-        var dataset: String
-        var task: Task
-        var attributes: [String: RawAttribute]
-        var attributeOrder: [String]?
-        var image: Image
-        var normalization: Normalization
-        var splits: [String: Split]
-        var provenance: Provenance?
-        enum CodingKeys: String, CodingKey {
-            case format, dataset, task, attributes, image, normalization, splits, provenance
-            case formatVersion = "format_version"
-            case attributeOrder = "attribute_order"
-        }
-    }
-
-    /// Runs `JSONDecoder`, turning its errors into messages that name the field path.
-    private static func decodeReporting<T: Decodable>(_ type: T.Type, from data: Foundation.Data, file: String) throws(DatasetError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: data)
-        } catch let error as DecodingError {
-            switch error {
-            case let .keyNotFound(key, context):
-                throw .invalidManifest(file: file, field: fieldPath(context.codingPath + [key]), expected: "a value", found: "no such field")
-            case let .typeMismatch(expected, context):
-                throw .invalidManifest(file: file, field: fieldPath(context.codingPath), expected: typeName(expected),
-                                       found: "a value of another type")
-            case let .valueNotFound(expected, context):
-                throw .invalidManifest(file: file, field: fieldPath(context.codingPath), expected: typeName(expected), found: "null")
-            case let .dataCorrupted(context):
-                if context.codingPath.isEmpty {
-                    throw .cannotReadManifest(file: file, reason: "not valid JSON: \(context.debugDescription)")
-                }
-                throw .invalidManifest(file: file, field: fieldPath(context.codingPath), expected: "a valid value",
-                                       found: context.debugDescription)
-            @unknown default:
-                throw .cannotReadManifest(file: file, reason: "\(error)")
-            }
-        } catch {
-            throw .cannotReadManifest(file: file, reason: "\(error)")
-        }
-    }
-
-    /// `splits.train.shards[1].count` from a decoder's coding path.
-    static func fieldPath(_ path: [any CodingKey]) -> String {
-        var text = ""
-        for key in path {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += text.isEmpty ? key.stringValue : "." + key.stringValue
+        if let order = top["attribute_order"] {
+            let names = attributes.map(\.name)
+            guard order.arrayValue?.map(\.stringValue) == names else {
+                throw fields.bad("attribute_order", "the attribute names in the order of 'attributes' \(names)", order)
             }
         }
-        return text.isEmpty ? "(top level)" : text
+        return attributes
     }
 
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Int.Type: return "an integer"
-        case is Double.Type: return "a number"
-        default:
-            let name = "\(type)"
-            if name.hasPrefix("Array") { return "an array" }
-            if name.hasPrefix("Dictionary") || name.hasPrefix("KeyedDecodingContainer") { return "an object" }
-            return name
+    private static func readImage(_ top: JSONValue, _ fields: ManifestFields) throws(DatasetError) -> Image {
+        let image = try fields.object(top["image"], "image")
+        return Image(height: try fields.integer(image["height"], "image.height", atLeast: 1),
+                     width: try fields.integer(image["width"], "image.width", atLeast: 1),
+                     channels: try fields.integer(image["channels"], "image.channels", atLeast: 0),
+                     layout: try fields.string(image["layout"], "image.layout"),
+                     dtype: try fields.string(image["dtype"], "image.dtype"))
+    }
+
+    private static func readNormalization(_ top: JSONValue, _ fields: ManifestFields) throws(DatasetError) -> Normalization {
+        let normalization = try fields.object(top["normalization"], "normalization")
+        return Normalization(mean: try fields.numbers(normalization["mean"], "normalization.mean", count: 3),
+                             std: try fields.numbers(normalization["std"], "normalization.std", count: 3))
+    }
+
+    private static func readSplits(_ top: JSONValue, _ fields: ManifestFields) throws(DatasetError) -> [Split] {
+        let members = try fields.members(top["splits"], "splits")
+        let standard = ["train", "val", "test"]
+        guard members.map(\.0).sorted() == standard.sorted() else {
+            throw fields.bad("splits", "exactly the splits \(standard)", top["splits"].map { _ in .array(members.map { .string($0.0) }) })
         }
+        var splits: [Split] = []
+        for name in standard {
+            let field = "splits.\(name)"
+            let split = try fields.object(top["splits"]?[name], field)
+            var shards: [Shard] = []
+            for (i, shard) in try fields.array(split["shards"], "\(field).shards").enumerated() {
+                let shardField = "\(field).shards[\(i)]"
+                shards.append(Shard(file: try fields.string(fields.object(shard, shardField)["file"], "\(shardField).file"),
+                                    count: try fields.integer(shard["count"], "\(shardField).count", atLeast: 1)))
+            }
+            var groupCounts: [String: GroupCounts] = [:]
+            for (attribute, counts) in try fields.members(split["group_counts"], "\(field).group_counts") {
+                let countsField = "\(field).group_counts.\(attribute)"
+                let table = try fields.object(counts, countsField)
+                groupCounts[attribute] = GroupCounts(
+                    byClass: try fields.array(table["by_class"], "\(countsField).by_class").enumerated().map { (c, row) throws(DatasetError) in
+                        try fields.counts(row, "\(countsField).by_class[\(c)]")
+                    },
+                    unknown: try fields.counts(table["unknown"], "\(countsField).unknown"))
+            }
+            splits.append(Split(name: name, count: try fields.integer(split["count"], "\(field).count", atLeast: 1), shards: shards,
+                                classCounts: try fields.counts(split["class_counts"], "\(field).class_counts"),
+                                groupCounts: groupCounts))
+        }
+        return splits
+    }
+
+    private static func readProvenance(_ top: JSONValue) -> Provenance? {
+        guard let provenance = top["provenance"] else { return nil }
+        return Provenance(madeBy: provenance["made_by"]?.stringValue, created: provenance["created"]?.stringValue,
+                          command: provenance["command"]?.stringValue)
     }
 }
 
@@ -270,35 +228,24 @@ extension DatasetManifest {
         func bad(_ field: String, _ expected: String, _ found: String) -> DatasetError {
             .invalidManifest(file: file, field: field, expected: expected, found: found)
         }
-        if task.classes.count < 2 { throw bad("task.classes", "at least 2 class names", "\(task.classes)") }
-        if Set(task.classes).count != task.classes.count { throw bad("task.classes", "distinct class names", "\(task.classes)") }
-        for attribute in attributes where attribute.groups.isEmpty || Set(attribute.groups).count != attribute.groups.count {
-            throw bad("attributes.\(attribute.name).groups", "a non-empty list of distinct group names", "\(attribute.groups)")
-        }
+        // Names, types and signs were checked while reading; here the fields' relations.
         if image.channels != 3 { throw bad("image.channels", "3", "\(image.channels)") }
         if image.layout != "HWC" { throw bad("image.layout", "'HWC'", "'\(image.layout)'") }
         if image.dtype != "uint8" { throw bad("image.dtype", "'uint8'", "'\(image.dtype)'") }
-        if image.height < 1 || image.width < 1 {
-            throw bad("image", "a positive height and width", "\(image.height)x\(image.width)")
+        if normalization.std.contains(where: { !($0 > 0) }) {
+            throw bad("normalization.std", "3 positive numbers", "\(normalization.std)")
         }
-        if normalization.mean.count != 3 { throw bad("normalization.mean", "3 values", "\(normalization.mean.count)") }
-        if normalization.std.count != 3 || normalization.std.contains(where: { !($0 > 0) }) {
-            throw bad("normalization.std", "3 positive values", "\(normalization.std)")
-        }
-        if splits.isEmpty { throw bad("splits", "at least one split", "none") }
         let classCount = task.classes.count
         for split in splits {
             let field = "splits.\(split.name)"
+            if split.shards.isEmpty { throw bad("\(field).shards", "a non-empty list", "[]") }
+            for (s, shard) in split.shards.enumerated() {
+                let name = "\(split.name)/shard-" + String(repeating: "0", count: max(0, 5 - String(s).count)) + "\(s).h5"
+                if shard.file != name { throw bad("\(field).shards[\(s)].file", "'\(name)'", "'\(shard.file)'") }
+            }
             let shardTotal = split.shards.reduce(0) { $0 + $1.count }
-            if split.count < 0 { throw bad("\(field).count", "a count >= 0", "\(split.count)") }
             if shardTotal != split.count {
                 throw bad("\(field).count", "the sum of its shards' counts (\(shardTotal))", "\(split.count)")
-            }
-            for (s, shard) in split.shards.enumerated() {
-                if shard.count < 0 { throw bad("\(field).shards[\(s)].count", "a count >= 0", "\(shard.count)") }
-                if shard.file.hasPrefix("/") || shard.file.split(separator: "/").contains("..") {
-                    throw bad("\(field).shards[\(s)].file", "a path inside the dataset folder", "'\(shard.file)'")
-                }
             }
             if split.classCounts.count != classCount {
                 throw bad("\(field).class_counts", "\(classCount) counts (one per class)", "\(split.classCounts.count)")

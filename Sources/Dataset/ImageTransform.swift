@@ -5,6 +5,8 @@ import Randomness
 ///
 /// - train: `RandomResizedCrop(size)` (scale 0.08-1, ratio 3/4-4/3, bilinear, antialias) then
 ///   `RandomHorizontalFlip(0.5)`, then normalisation.
+/// - flips (the synthetic study's augmentation): `Resize((size, size))` of the whole image, then
+///   `RandomHorizontalFlip(0.5)` and `RandomVerticalFlip(0.5)`; resize: the same without flips.
 /// - eval: `Resize(resizeSize)` (shorter side, bilinear, antialias) then `CenterCrop(size)`, then
 ///   normalisation.
 /// Randomness comes only from the generator passed in, seeded per epoch and sample by the loader.
@@ -13,6 +15,9 @@ public struct ImageTransform: Sendable, Equatable {
     public enum Mode: Sendable, Equatable {
         /// Random resized crop (area fraction `scale`, aspect `ratio`) and a horizontal flip.
         case train(scale: ClosedRange<Double>, ratio: ClosedRange<Double>, flipProbability: Double)
+        /// The whole image resized to the output size, flipped left-right and top-bottom each with
+        /// `probability` (0: no augmentation).
+        case flips(probability: Double)
         /// Resize the shorter side to `resizeSize`, then centre crop.
         case eval(resizeSize: Int)
     }
@@ -51,6 +56,12 @@ public struct ImageTransform: Sendable, Equatable {
                        size: size, mean: mean, std: std)
     }
 
+    /// Training with horizontal and vertical flips only (`probability` 0.5), or with no augmentation
+    /// at all (`probability` 0): the whole image resized to `size`.
+    public static func flipping(size: Int, probability: Double, mean: [Double], std: [Double]) -> ImageTransform {
+        ImageTransform(mode: .flips(probability: probability), size: size, mean: mean, std: std)
+    }
+
     /// The reference's evaluation transform at `size`; `resizeSize` defaults to
     /// `defaultResizeSize(for: size)` (256 for 224).
     public static func evaluation(size: Int = 224, resizeSize: Int? = nil, mean: [Double], std: [Double]) -> ImageTransform {
@@ -69,6 +80,12 @@ public struct ImageTransform: Sendable, Equatable {
             let region = CropGeometry.randomCropRegion(height: height, width: width, scale: scale, ratio: ratio, using: &generator)
             let flip = generator.nextUnit() < flipProbability
             return .resizedCrop(top: region.top, left: region.left, height: region.height, width: region.width, size: size, flip: flip)
+        case let .flips(probability):
+            // Both draws always, so the stream does not depend on the first answer.
+            let horizontal = generator.nextUnit() < probability, vertical = generator.nextUnit() < probability
+            return CropGeometry(top: 0, left: 0, height: height, width: width, scaledHeight: size, scaledWidth: size,
+                                windowTop: 0, windowLeft: 0, outputHeight: size, outputWidth: size,
+                                flip: horizontal, verticalFlip: vertical)
         case let .eval(resizeSize):
             return .resizeCenterCrop(height: height, width: width, resizeSize: resizeSize, cropSize: size)
         }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import HDF5IO
 
@@ -34,9 +35,9 @@ public final class PreparedDataset: Sendable {
             var shards: [HDF5Dataset] = []
             for (index, shard) in split.shards.enumerated() {
                 let path = (directory as NSString).appendingPathComponent(shard.file)
-                guard FileManager.default.fileExists(atPath: path) else {
+                do { try InputFile.requireRegular(path) } catch {
                     throw .invalidShard(file: path, field: "/", expected: "the shard listed as splits.\(split.name).shards[\(index)] in \(manifestPath)",
-                                        found: "no such file")
+                                        found: error.reason)
                 }
                 let contents = try ShardReader.read(path: path, split: split.name, index: index,
                                                     expectedCount: shard.count, manifest: manifest)
@@ -66,7 +67,7 @@ public final class PreparedDataset: Sendable {
 
     /// Reads every stored image once, to find damaged image data (a chunk that no longer
     /// decompresses); opening reads only the metadata and per-sample tables.
-    /// - Throws: `DatasetError.unreadableShard` naming the shard file and `images`.
+    /// - Throws: `DatasetError.unreadableSample` naming the shard file and the sample.
     /// - Complexity: reads and decompresses the whole dataset.
     public func readEveryImage() throws(DatasetError) {
         let size = manifest.image.height * manifest.image.width * manifest.image.channels
@@ -185,7 +186,8 @@ public final class DatasetSplit: Sendable {
     /// Reads sample `index`'s image, uint8 (H, W, 3), into `buffer` (exactly H*W*3 bytes). Safe to
     /// call from several threads (HDF5 is built thread-safe; reads are serialised inside it).
     /// - Precondition: `0 <= index < count`.
-    /// - Throws: `DatasetError.unreadableShard` when the shard's data cannot be read (damaged file).
+    /// - Throws: `DatasetError.unreadableSample` naming the shard file and the sample when its data
+    ///   cannot be read (a damaged or truncated file).
     public func readImage(_ index: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) throws(DatasetError) {
         precondition(index >= 0 && index < count, "sample \(index) outside split '\(name)' of \(count)")
         // The shard holding `index`: the last start <= index (binary search).
@@ -197,7 +199,7 @@ public final class DatasetSplit: Sendable {
         do {
             try shards[low].read(into: buffer, offset: [index - shardStarts[low], 0, 0, 0], count: [1, imageHeight, imageWidth, 3])
         } catch {
-            throw .unreadableShard(error)
+            throw .unreadableSample(split: name, index: index, sampleID: sampleIDs[index], error: error)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Arguments
 import Foundation
 import Metrics
+import Randomness
 
 /// `fairtune bench metrics`: seconds for a full evaluation and for a bootstrap on generated data.
 let benchMetricsCommand = Command(CommandSpec(

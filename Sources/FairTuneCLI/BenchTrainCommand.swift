@@ -36,20 +36,7 @@ let benchTrainCommand = Command(CommandSpec(
     let threading = try args.choice("threading", ["own", "blas"])!
     let layout = ParameterLayout(config: config, loraRank: lora.rank, loraAlpha: lora.alpha ?? 8)
 
-    // Modes: (label, trainable set or nil for inference).
-    var modes: [(String, TrainableSet?)] = []
-    if method != nil {
-        modes.append(("train " + (args.string("tuning") ?? ""), try TuningOptions.trainableSet(args, method: method, layout: layout)))
-    } else {
-        let depth = config.depth
-        func lastBlocks(_ count: Int) -> [Bool] {
-            (0..<depth).flatMap { i in [Bool](repeating: i >= depth - count, count: 4) }
-        }
-        modes = [("inference", nil), ("full fine-tuning", try TrainableSet(layout: layout, method: .full)),
-                 ("block-parts4 last \(depth - depth / 2) blocks",
-                  try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(depth - depth / 2))),
-                 ("block-parts4 last block", try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(1)))]
-    }
+    let modes = try benchModes(args, method: method, layout: layout)
 
     var generator = SeededRandom(seed: 2)
     let pixels = batch * config.channels * config.imageSize * config.imageSize
@@ -64,37 +51,17 @@ let benchTrainCommand = Command(CommandSpec(
     var ceiling = measureCeiling()
     print("model \(args.string("model")!) (\(config)), batch \(batch), \(steps) timed steps per mode")
     print("BLAS core \(BLASRuntime.coreName), \(threads) threads, threading \(threading); CPU \(CPUInfo.current().modelName)")
-    var rows: [(label: String, params: String, imagesPerSecond: Double, flopsPerImage: Double, peak: Double)] = []
+    var rows: [BenchRow] = []
     // The ceiling is measured with OpenBLAS's own threads, the best it can do on one product.
     if threading == "own" { ParallelRows.useOwnThreads(threads) }
     defer { ParallelRows.useBLASThreads() }
-    for (label, trainable) in modes {
-        // A fresh model per mode, built after the last one is freed and the heap trimmed, so each
-        // peak holds this mode's weights, gradients and activations only.
-        PeakMemory.trimHeap()
-        PeakMemory.reset()
-        let model = VisionTransformer(layout: layout)
-        ViTInitialization.randomize(model, seed: 1)
-        if let trainable { model.setTrainable(trainable) }
-        let flopsPerImage = trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
-        var seconds: [Double] = []
-        try images.withUnsafeBufferPointer { x in
+    for mode in modes {
+        let row = try images.withUnsafeBufferPointer { x in
             try labels.withUnsafeBufferPointer { y in
-                for step in 0...steps {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    if trainable == nil {
-                        _ = model.forward(images: x.baseAddress!, batch: batch, keepActivations: false)
-                    } else {
-                        model.zeroGradients()
-                        _ = try model.lossAndGradients(images: x.baseAddress!, labels: y.baseAddress!, batch: batch)
-                    }
-                    if step > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-                }
+                try timeMode(mode, layout: layout, images: x.baseAddress!, labels: y.baseAddress!, batch: batch, steps: steps)
             }
         }
-        let mean = seconds.reduce(0, +) / Double(seconds.count)
-        let params = trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
-        rows.append((label, params, Double(batch) / mean, flopsPerImage, PeakMemory.peakMiB))
+        rows.append(row)
     }
     ParallelRows.useBLASThreads()
     ceiling = max(ceiling, measureCeiling())
@@ -109,6 +76,67 @@ let benchTrainCommand = Command(CommandSpec(
                        100 * gflops / ceiling, row.peak))
     }
     return ExitStatus.success
+}
+
+/// A benchmarked mode: a label and the trainable set (nil: inference).
+private struct BenchMode {
+    var label: String
+    var trainable: TrainableSet?
+}
+
+/// One mode's measurements.
+private struct BenchRow {
+    var label: String
+    var params: String
+    var imagesPerSecond: Double
+    var flopsPerImage: Double
+    var peak: Double
+}
+
+/// The `--tuning` given, or inference, full fine-tuning and block-parts4 on the last half of the
+/// blocks and on the last block.
+private func benchModes(_ args: ParsedArguments, method: PEFTMethod?, layout: ParameterLayout) throws -> [BenchMode] {
+    if method != nil {
+        return [BenchMode(label: "train " + (args.string("tuning") ?? ""),
+                          trainable: try TuningOptions.trainableSet(args, method: method, layout: layout))]
+    }
+    let depth = layout.config.depth
+    func lastBlocks(_ count: Int) -> [Bool] {
+        (0..<depth).flatMap { i in [Bool](repeating: i >= depth - count, count: 4) }
+    }
+    return [BenchMode(label: "inference", trainable: nil),
+            BenchMode(label: "full fine-tuning", trainable: try TrainableSet(layout: layout, method: .full)),
+            BenchMode(label: "block-parts4 last \(depth - depth / 2) blocks",
+                      trainable: try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(depth - depth / 2))),
+            BenchMode(label: "block-parts4 last block",
+                      trainable: try TrainableSet(layout: layout, method: .parts4, mask: lastBlocks(1)))]
+}
+
+/// Times `steps` steps of one mode (after a warm-up step) on a fresh model, built after the last one
+/// is freed and the heap trimmed, so its peak holds this mode's weights, gradients and activations only.
+private func timeMode(_ mode: BenchMode, layout: ParameterLayout, images: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+                      batch: Int, steps: Int) throws -> BenchRow {
+    PeakMemory.trimHeap()
+    PeakMemory.reset()
+    let model = VisionTransformer(layout: layout)
+    ViTInitialization.randomize(model, seed: 1)
+    if let trainable = mode.trainable { model.setTrainable(trainable) }
+    let flopsPerImage = mode.trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
+    var seconds: [Double] = []
+    for step in 0...steps {
+        let start = DispatchTime.now().uptimeNanoseconds
+        if mode.trainable == nil {
+            _ = model.forward(images: images, batch: batch, keepActivations: false)
+        } else {
+            model.zeroGradients()
+            try model.lossAndGradients(images: images, labels: labels, batch: batch)
+        }
+        if step > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+    }
+    let mean = seconds.reduce(0, +) / Double(seconds.count)
+    let params = mode.trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
+    return BenchRow(label: mode.label, params: params, imagesPerSecond: Double(batch) / mean, flopsPerImage: flopsPerImage,
+                    peak: PeakMemory.peakMiB)
 }
 
 /// The process's peak resident memory, from /proc/self/status.

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// A CSV file that could not be read or does not hold what a command needs; the message names
@@ -40,12 +41,12 @@ struct CSVTable {
     /// The file line on which each row starts (the header is line 1), for error messages.
     let lines: [Int]
 
-    /// Reads and splits `path`; blank lines are skipped.
+    /// Reads and splits `path` (a regular file); blank lines and a leading UTF-8 byte-order mark
+    /// (spreadsheet programs write one) are skipped.
     init(path: String) throws(CSVError) {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw .cannotRead(path: path, reason: (error as NSError).localizedDescription)
-        }
+        var bytes: [UInt8]
+        do { bytes = try InputFile.readAll(path) } catch { throw .cannotRead(path: path, reason: error.reason) }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         var records: [[String]] = []
         var lines: [Int] = []
         var field: [UInt8] = []
@@ -53,7 +54,6 @@ struct CSVTable {
         var inQuotes = false
         var line = 1, recordLine = 1
         var fieldWasQuoted = false
-        let bytes = [UInt8](data)
         var i = 0
         func endField() {
             record.append(String(decoding: field, as: UTF8.self))

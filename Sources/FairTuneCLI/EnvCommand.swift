@@ -38,8 +38,8 @@ let envCommand = Command(CommandSpec(
 }
 
 /// Prints `key  value` rows with the keys aligned.
-func printTable(_ rows: [(String, String)]) {
-    let width = rows.map(\.0.count).max() ?? 0
+func printTable(_ rows: [(key: String, value: String)]) {
+    let width = rows.map(\.key.count).max() ?? 0
     for (k, v) in rows {
         print(k + String(repeating: " ", count: width - k.count) + "  " + v)
     }

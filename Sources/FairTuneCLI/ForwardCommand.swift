@@ -1,4 +1,5 @@
 import Arguments
+import FileOutput
 import Foundation
 import SafeTensors
 import ViT
@@ -23,6 +24,11 @@ let forwardCommand = Command(CommandSpec(
         .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
     ] + TuningOptions.specs
 )) { args in
+    let out = try args.requiredString("out")
+    try OutputPath.check(output: out, protected: [
+        .init(role: "--weights", path: try args.requiredString("weights")),
+        .init(role: "--input", path: try args.requiredString("input")),
+    ] + (args.string("labels").map { [.init(role: "--labels", path: $0)] } ?? []), option: "--out")
     let method = try TuningOptions.method(args)
     let lora = try TuningOptions.lora(args, method: method)
     let input = try SafeTensorsFile(path: try args.requiredString("input"))
@@ -33,7 +39,7 @@ let forwardCommand = Command(CommandSpec(
         throw ViTCommandError(description: "\(input.path): tensor 'x' has shape \(xInfo.shape); expected (B, C, H, H)")
     }
     let batch = xInfo.shape[0]
-    let (model, _) = try Checkpoint.load(path: try args.requiredString("weights"), options: .init(
+    let (model, _) = try PretrainedWeights.load(path: try args.requiredString("weights"), options: .init(
         heads: try args.int("num-heads", in: 1...4096), imageSize: xInfo.shape[2], loraRank: lora.rank,
         loraAlpha: lora.alpha))
     guard xInfo.shape[1] == model.config.channels else {
@@ -51,8 +57,9 @@ let forwardCommand = Command(CommandSpec(
         let labels = try labelFile.int64s("labels").map { Int32(clamping: $0) }
         let classWeights = try args.string("class-weights").map { text in
             let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == model.config.classes, values.allSatisfy({ $0 >= 0 }) else {
-                throw ViTCommandError(description: "--class-weights '\(text)': expected \(model.config.classes) non-negative numbers")
+            guard values.count == model.config.classes, values.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                let negative = values.first { !($0.isFinite && $0 >= 0) }.map { " (\($0) is not)" } ?? ""
+                throw ViTCommandError(description: "--class-weights '\(text)': expected \(model.config.classes) finite numbers >= 0, one per class\(negative)")
             }
             return values
         }
@@ -78,6 +85,6 @@ let forwardCommand = Command(CommandSpec(
         Array(model.forward(images: x.baseAddress!, batch: batch, keepActivations: false))
     }
     writer.add("logits", shape: [batch, model.config.classes], floats: logits)
-    try writer.write(to: try args.requiredString("out"))
+    try writer.write(to: out)
     return ExitStatus.success
 }

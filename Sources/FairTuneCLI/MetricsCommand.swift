@@ -31,6 +31,9 @@ let metricsCommand = Command(CommandSpec(
     ]
 )) { args in
     let path = try args.requiredString("predictions")
+    if let out = args.string("out") {
+        try OutputPath.check(output: out, protected: [.init(role: "--predictions", path: path)], option: "--out")
+    }
     let labelColumn = try args.requiredString("label-column")
     let scoreColumns = args.strings("score-column")
     let groupColumns = args.strings("group-column")

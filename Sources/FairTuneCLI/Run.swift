@@ -1,6 +1,7 @@
 import Arguments
 import Foundation
 import Tensor
+import Training
 
 /// The version printed by `fairtune --version` and recorded in run files.
 let fairtuneVersion = "0.1.0"
@@ -66,9 +67,21 @@ func restartWithFastBLASIfNeeded() {
     let chosen = environment["FAIRTUNE_ASSUME_BLAS_CORE"] ?? BLASRuntime.coreName
     guard let core = BLASRuntime.coreTypeOverride(environment: environment, cpuFlags: CPUInfo.current().flags,
                                                   coreName: chosen) else { return }
+    // exec forgets a stop already received and resets the handlers: keep a received stop by not
+    // restarting, and hold one arriving meanwhile pending for the new image's handlers.
+    let deferring = StopRequest.isInstalled
+    if deferring {
+        StopRequest.deferSignals()
+        if StopRequest.isRequested {
+            StopRequest.undeferSignals()
+            return
+        }
+    }
     setenv("OPENBLAS_CORETYPE", core, 1)
     setenv("FAIRTUNE_SET_CORETYPE", "1", 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
     // exec failed: keep running on the slower kernels; `fairtune env` shows the core in use.
+    if deferring { StopRequest.undeferSignals() }
+    unsetenv("FAIRTUNE_SET_CORETYPE")
     unsetenv("OPENBLAS_CORETYPE")
 }

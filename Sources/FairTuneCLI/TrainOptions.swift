@@ -8,44 +8,50 @@ import Training
 /// create` (which stores them in the study for every trial) and `finetune`.
 enum TrainOptions {
     static let specs: [OptionSpec] = [
-            .value("data", "DIR", "prepared dataset (manifest.json and shards)", required: true),
-            .value("weights", "PATH", "pretrained timm ViT weights (safetensors); the head is replaced for the task", required: true),
-            .value("attribute", "NAME", "sensitive attribute to report metrics for (repeat for several)", required: true, repeatable: true),
-            .value("out", "RUN_DIR", "run directory (created; an existing run there is resumed)", required: true),
-        ] + TuningOptions.specs + [
-            .value("lr", "X", "base learning rate", default: "0.001"),
-            .value("epochs", "N", "training epochs", default: "10"),
-            .value("batch-size", "GLOBAL", "samples per optimizer step over all ranks", default: "64"),
-            .value("optimizer", "NAME", "sgd, adamw (torch defaults for betas and eps) or rmsprop", default: "adamw"),
-            .value("momentum", "M", "SGD and RMSprop momentum", default: "0.9"),
-            .flag("nesterov", "SGD with Nesterov momentum"),
-            .value("rmsprop-alpha", "A", "RMSprop: decay of the squared-gradient average (the reference's 0.9)", default: "0.9"),
-            .value("rmsprop-eps", "EPS", "RMSprop: added to the root of that average (the reference's 0.0316)", default: "0.0316"),
-            .value("weight-decay", "WD", "decoupled (AdamW) or L2 (SGD, RMSprop) weight decay", default: "0.0001"),
-            .flag("no-decay-norms-and-biases", "no weight decay on norm parameters and biases"),
-            .value("schedule", "NAME", "constant, step, cosine or exponential, stepped once per epoch", default: "cosine"),
-            .value("step-size", "EPOCHS", "step schedule: epochs between decays", default: "30"),
-            .value("gamma", "G", "step schedule: decay factor; exponential schedule: factor per epoch", default: "0.1"),
-            .value("min-lr", "X", "cosine schedule: final learning rate", default: "0"),
-            .value("warmup-epochs", "N", "warmup epochs before the schedule", default: "0"),
-            .value("warmup-method", "NAME", "linear (ramp from F·lr) or constant (F·lr throughout; the reference's default)", default: "linear"),
-            .value("warmup-start-factor", "F", "warmup: first epoch's fraction of the base rate (constant: every warmup epoch's)", default: "0.01"),
-            .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
-            .value("clip-grad-norm", "MAX", "clip the gradients' total 2-norm to MAX (default: no clipping)"),
-            .value("mean", "R,G,B", "per-channel mean applied to pixel/255, with --std (default: the dataset manifest's)"),
-            .value("std", "R,G,B", "per-channel standard deviation, with --mean (default: the dataset manifest's)"),
-            .value("class-weights", "auto|none|W0,W1,...", "loss weight per class; auto = inverse class frequency of the train split, mean 1", default: "none"),
-            .value("seed", "S", "seeds the head initialisation, the shuffle and the augmentations", default: "0"),
-            .value("image-size", "PX", "model input size (default: the weights'; position embeddings are resampled)"),
-            .value("num-heads", "N", "attention heads (default: the weights' num_heads metadata, else width / 64)"),
-            .flag("test", "evaluate the test split at the end"),
-            .value("keep-best", "OBJECTIVE[:ATTRIBUTE]", "also keep checkpoint-best.safetensors of the best epoch by this val metric, e.g. auc or worst_group_auc:sex"),
-            .value("checkpoint-every", "STEPS", "also checkpoint every STEPS optimizer steps (0: epoch ends and stop requests only)", default: "0"),
-            .flag("resume", "require a checkpoint in RUN_DIR to resume from (a rerun resumes anyway)"),
-            .value("threads", "N", "compute threads per rank (default: SLURM_CPUS_PER_TASK, else the cores shared among the node's ranks)"),
-            .value("workers", "N", "image-loading threads per rank", default: "1"),
-            .value("log-interval", "SECONDS", "seconds between progress lines when the output is not a terminal", default: "30"),
-        ]
+        .value("data", "DIR", "prepared dataset (manifest.json and shards)", required: true),
+        .value("weights", "PATH", "pretrained timm ViT weights (safetensors); the head is replaced for the task", required: true),
+        .value("attribute", "NAME", "sensitive attribute to report metrics for (repeat for several; required unless the dataset has none)", repeatable: true),
+        .value("out", "RUN_DIR", "run directory (created; an existing run there is resumed)", required: true),
+    ] + TuningOptions.specs.map { option in
+        var option = option
+        option.isRequired = option.isRequired || option.name == "tuning"  // train must be told what trains
+        return option
+    } + [
+        .value("lr", "X", "base learning rate", default: "0.001"),
+        .value("epochs", "N", "training epochs", default: "10"),
+        .value("batch-size", "GLOBAL", "samples per optimizer step over all ranks", default: "64"),
+        .value("optimizer", "NAME", "sgd, adamw (torch defaults for betas and eps) or rmsprop", default: "adamw"),
+        .value("momentum", "M", "SGD and RMSprop momentum", default: "0.9"),
+        .flag("nesterov", "SGD with Nesterov momentum"),
+        .value("rmsprop-alpha", "A", "RMSprop: decay of the squared-gradient average (the reference's 0.9)", default: "0.9"),
+        .value("rmsprop-eps", "EPS", "RMSprop: added to the root of that average (the reference's 0.0316)", default: "0.0316"),
+        .value("weight-decay", "WD", "decoupled (AdamW) or L2 (SGD, RMSprop) weight decay", default: "0.0001"),
+        .flag("no-decay-norms-and-biases", "no weight decay on norm parameters and biases"),
+        .value("schedule", "NAME", "constant, step, cosine or exponential, stepped once per epoch", default: "cosine"),
+        .value("step-size", "EPOCHS", "step schedule: epochs between decays", default: "30"),
+        .value("gamma", "G", "step schedule: decay factor; exponential schedule: factor per epoch", default: "0.1"),
+        .value("min-lr", "X", "cosine schedule: final learning rate", default: "0"),
+        .value("warmup-epochs", "N", "warmup epochs before the schedule", default: "0"),
+        .value("warmup-method", "NAME", "linear (ramp from F·lr) or constant (F·lr throughout; the reference's default)", default: "linear"),
+        .value("warmup-start-factor", "F", "warmup: first epoch's fraction of the base rate (constant: every warmup epoch's)", default: "0.01"),
+        .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
+        .value("augment", "NAME", "training augmentation: reference (RandomResizedCrop 0.08-1 + horizontal flip), "
+            + "flip (horizontal and vertical flips of the whole image) or none", default: "reference"),
+        .value("clip-grad-norm", "MAX", "clip the gradients' total 2-norm to MAX (default: no clipping)"),
+        .value("mean", "R,G,B", "per-channel mean applied to pixel/255, with --std (default: the dataset manifest's)"),
+        .value("std", "R,G,B", "per-channel standard deviation, with --mean (default: the dataset manifest's)"),
+        .value("class-weights", "auto|none|W0,W1,...", "loss weight per class; auto = inverse class frequency of the train split, mean 1", default: "none"),
+        .value("seed", "S", "seeds the head initialisation, the shuffle and the augmentations", default: "0"),
+        .value("image-size", "PX", "model input size (default: the weights'; position embeddings are resampled)"),
+        .value("num-heads", "N", "attention heads (default: the weights' num_heads metadata, else width / 64)"),
+        .flag("test", "evaluate the test split at the end"),
+        .value("keep-best", "OBJECTIVE[:ATTRIBUTE]", "also keep checkpoint-best.safetensors of the best epoch by this val metric, e.g. auc or worst_group_auc:sex"),
+        .value("checkpoint-every", "STEPS", "also checkpoint every STEPS optimizer steps (0: epoch ends and stop requests only)", default: "0"),
+        .flag("resume", "require a checkpoint in RUN_DIR to resume from (a rerun resumes anyway)"),
+        .value("threads", "N", "compute threads per rank (default: SLURM_CPUS_PER_TASK, else the cores shared among the node's ranks)"),
+        .value("workers", "N", "image-loading threads per rank", default: "1"),
+        .value("log-interval", "SECONDS", "seconds between progress lines when the output is not a terminal", default: "30"),
+    ]
 
     /// Settings from an argument list stored earlier (a study's), with some options replaced: each
     /// `replacing` entry drops every occurrence of the option from `stored` and appends it (a nil
@@ -58,7 +64,16 @@ enum TrainOptions {
 
     /// `stored` without the options named in `replacing`, then those options with their values.
     static func arguments(_ stored: [String], replacing: [(name: String, value: String?)]) -> [String] {
-        let names = Set(replacing.map(\.name))
+        var kept = arguments(stored, removing: Set(replacing.map(\.name)))
+        for option in replacing {
+            kept.append("--" + option.name)
+            if let value = option.value { kept.append(value) }
+        }
+        return kept
+    }
+
+    /// `stored` without any occurrence of the options in `names`.
+    static func arguments(_ stored: [String], removing names: Set<String>) -> [String] {
         let flags = Set(specs.filter(\.isFlag).map(\.name))
         var kept: [String] = []
         var i = 0
@@ -72,10 +87,6 @@ enum TrainOptions {
             }
             kept.append(word)
             i += 1
-        }
-        for option in replacing {
-            kept.append("--" + option.name)
-            if let value = option.value { kept.append(value) }
         }
         return kept
     }
@@ -109,7 +120,7 @@ enum TrainOptions {
         }
         let threads = try args.int("threads", in: 1...1024) ?? defaultThreadsPerRank(world: world)
         let normalization = try normalizationOption(args)
-        return TrainingSettings(
+        var settings = TrainingSettings(
             dataDirectory: try args.requiredString("data"), weightsPath: try args.requiredString("weights"),
             attributes: args.strings("attribute"), method: method, mask: args.string("mask"),
             loraRank: lora.rank, loraAlpha: lora.alpha,
@@ -132,6 +143,8 @@ enum TrainOptions {
             checkpointEvery: try args.int("checkpoint-every", in: 0...100_000_000)!, threads: threads,
             workers: try args.int("workers", in: 1...256)!, logInterval: try args.double("log-interval", in: 0.1...86_400)!,
             outDirectory: try args.requiredString("out"), resume: args.flag("resume"))
+        settings.augmentation = .init(rawValue: try args.choice("augment", TrainingSettings.Augmentation.allCases.map(\.rawValue))!)!
+        return settings
     }
 
     /// `--mean` and `--std` together: three finite numbers each, standard deviations positive.

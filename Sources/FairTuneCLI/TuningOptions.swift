@@ -36,7 +36,7 @@ enum TuningOptions {
     static func trainableSet(_ args: ParsedArguments, method: PEFTMethod?, layout: ParameterLayout) throws -> TrainableSet {
         let method = method ?? .full
         let mask = try args.string("mask").map { text throws(ViTError) in
-            try parseMask(text, method: method, depth: layout.config.depth)
+            try PEFTMask(text, method: method, depth: layout.config.depth).bits
         }
         return try TrainableSet(layout: layout, method: method, mask: mask)
     }

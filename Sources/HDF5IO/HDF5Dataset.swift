@@ -7,13 +7,80 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
     public let objectID: hid_t
     public let objectPath: String
 
+    /// Where the dataset's data are stored, for checking the file still holds them (nil for a
+    /// dataset of a file opened for writing, whose storage still changes).
+    private enum Storage {
+        /// One block ending at byte `end` (0 when not allocated).
+        case contiguous(end: Int)
+        /// Chunks of this shape, each located through the chunk index.
+        case chunked(chunk: [Int])
+    }
+    private let storage: Storage?
+
     init(file: HDF5File, id: hid_t, path: String) {
         self.file = file
         self.objectID = id
         self.objectPath = path
+        self.storage = file.isReadOnly ? Self.storage(of: id) : nil
     }
 
-    deinit { H5Dclose(objectID) }
+    deinit {
+        HDF5Library.silenceErrorsOnThisThread()
+        H5Dclose(objectID)
+    }
+
+    private static func storage(of id: hid_t) -> Storage {
+        HDF5Library.silenceErrorsOnThisThread()
+        let dcpl = H5Dget_create_plist(id)
+        defer { H5Pclose(dcpl) }
+        guard H5Pget_layout(dcpl) == H5D_CHUNKED else {
+            let offset = H5Dget_offset(id)
+            return .contiguous(end: offset == shim_HADDR_UNDEF() ? 0 : Int(offset) + Int(H5Dget_storage_size(id)))
+        }
+        var dims = [hsize_t](repeating: 0, count: 32)
+        let rank = Int(H5Pget_chunk(dcpl, 32, &dims))
+        return .chunked(chunk: dims.prefix(Swift.max(rank, 0)).map { Swift.max(Int($0), 1) })
+    }
+
+    /// The end of the stored bytes that the selection at `offset` of extent `count` reads.
+    private func storageEnd(offset: [Int], count: [Int]) -> Int {
+        switch storage {
+        case nil: return 0
+        case let .contiguous(end): return end
+        case let .chunked(chunk):
+            guard chunk.count == offset.count, !count.contains(0) else { return 0 }
+            // Every chunk the selection touches, as an odometer over chunk-aligned coordinates.
+            let first = zip(offset, chunk).map { ($0 / $1) * $1 }
+            let last = zip(zip(offset, count), chunk).map { pair, size in ((pair.0 + pair.1 - 1) / size) * size }
+            var coordinate = first
+            var end = 0
+            while true {
+                var scaled = coordinate.map { hsize_t($0) }
+                var filter: UInt32 = 0
+                var address: haddr_t = 0
+                var size: hsize_t = 0
+                if H5Dget_chunk_info_by_coord(objectID, &scaled, &filter, &address, &size) >= 0, address != shim_HADDR_UNDEF() {
+                    end = Swift.max(end, Int(address) + Int(size))
+                }
+                var d = coordinate.count - 1
+                while d >= 0 && coordinate[d] == last[d] {
+                    coordinate[d] = first[d]
+                    d -= 1
+                }
+                if d < 0 { return end }
+                coordinate[d] += chunk[d]
+            }
+        }
+    }
+
+    /// Throws when the file is now shorter than the data just read: HDF5 reads the missing bytes
+    /// of a file truncated while open as zeros, without an error.
+    private func requireStorageIntact(offset: [Int], count: [Int]) throws(HDF5Error) {
+        let end = storageEnd(offset: offset, count: count)
+        guard end > 0, let size = file.currentSize(), size < end else { return }
+        throw .readFailed(file: file.path, path: objectPath,
+                          reason: "the file is \(size) bytes but the data read end at byte \(end): it was truncated")
+    }
 
     /// The current extent, outermost dimension first.
     public var shape: [Int] {
@@ -106,6 +173,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         if H5Dread(objectID, T.nativeType, memorySpace, fileSpace, shim_H5P_DEFAULT(), buffer.baseAddress) < 0 {
             throw .readFailed(file: file.path, path: objectPath, reason: HDF5Library.lastErrorMessage())
         }
+        try requireStorageIntact(offset: offset, count: count)
     }
 
     /// Reads a one-dimensional dataset of strings (variable-length or fixed-length, as h5py writes).

@@ -1,4 +1,5 @@
 import CHDF5
+import FileOutput
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,11 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
     public init(path: String, mode: Mode = .readOnly) throws(HDF5Error) {
         HDF5Library.silenceErrorsOnThisThread()
         self.path = path
+        self.isReadOnly = mode == .readOnly
+        if mode != .create {
+            // HDF5 would block opening a FIFO and give odd messages for a directory or a link loop.
+            do { try InputFile.requireRegular(path) } catch { throw .cannotOpen(file: path, reason: error.reason) }
+        }
         // No flock(): parallel file systems often lack it (HDF5 then refuses to open anything), and
         // a child process started while a file is open inherits the descriptor and its lock.
         let access = H5Pcreate(shim_H5P_FILE_ACCESS())
@@ -44,7 +50,25 @@ public final class HDF5File: HDF5Object, @unchecked Sendable {
         objectID = id
     }
 
-    deinit { H5Fclose(objectID) }
+    /// Whether the file was opened read-only.
+    public let isReadOnly: Bool
+
+    deinit {
+        HDF5Library.silenceErrorsOnThisThread()
+        H5Fclose(objectID)
+    }
+
+    /// The file's size on disk now (it may have changed since opening), or nil if unknown.
+    func currentSize() -> Int? {
+        var handle: UnsafeMutableRawPointer?
+        var status = stat()
+        // The sec2 driver's handle is its file descriptor: size the open file, not whatever the path names now.
+        if H5Fget_vfd_handle(objectID, shim_H5P_DEFAULT(), &handle) >= 0, let handle,
+           fstat(handle.load(as: Int32.self), &status) == 0 {
+            return Int(status.st_size)
+        }
+        return stat(path, &status) == 0 ? Int(status.st_size) : nil
+    }
 
     /// Writes buffered data to disk.
     public func flush() throws(HDF5Error) {

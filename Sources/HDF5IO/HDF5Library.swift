@@ -7,6 +7,10 @@ import Glibc
 enum HDF5Library {
     /// Silences HDF5's own error printing once; failures become `HDF5Error`s instead.
     static let initialized: Bool = {
+        // No library shutdown at exit: it would invalidate every handle while batch-loader threads
+        // still hold datasets, and their later H5Dclose calls print "not a dataset ID" stacks.
+        // Files are closed by their owners; the system releases the rest at exit.
+        H5dont_atexit()
         H5open()
         H5Eset_auto2(shim_H5E_DEFAULT(), nil, nil)
         return true
@@ -52,6 +56,7 @@ enum HDF5Library {
 
     /// The linked HDF5 library version, e.g. `1.10.8`.
     static var version: String {
+        _ = initialized
         var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
         H5get_libversion(&major, &minor, &release)
         return "\(major).\(minor).\(release)"

@@ -1,3 +1,5 @@
+import Randomness
+
 /// Settings of the percentile bootstrap.
 public struct BootstrapOptions: Sendable {
     /// How many resamples to draw.
@@ -63,13 +65,7 @@ extension MetricsEvaluator {
         var generator = Xoshiro256(seed: options.seed)
         var weights = [Double](repeating: 0, count: n)
         for _ in 0..<options.resamples {
-            weights.withUnsafeMutableBufferPointer { w in
-                w.update(repeating: 0)
-                for members in strata {
-                    let m = UInt64(members.count)
-                    for _ in 0..<members.count { w[Int(members[Int(generator.next(below: m))])] += 1 }
-                }
-            }
+            Bootstrap.draw(strata, into: &weights, generator: &generator)
             let resampled = report(weights: weights, workspace: &workspace)
             for (t, (objective, attribute)) in targets.enumerated() {
                 if let v = try resampled.value(of: objective, attribute: attribute).doubleValue { samples[t].append(v) }
@@ -111,12 +107,19 @@ public enum Bootstrap {
     /// Positions grouped by (label, group of each attribute), in first-appearance order.
     static func strata(_ split: PreparedSplit) -> [[Int32]] {
         let perSample = split.layout.slotsPerSample
-        var index: [[Int32]: Int] = [:]
-        var strata: [[Int32]] = []
-        var key = [Int32](repeating: 0, count: perSample)
-        for i in 0..<split.sampleCount {
+        return strata(count: split.sampleCount, keyLength: perSample) { i, key in
             key[0] = split.labels[i]
             for a in 1..<perSample { key[a] = split.layout.slotOf[i * perSample + a] }
+        }
+    }
+
+    /// Indices 0..<count grouped by the key `fill` writes for each, in first-appearance order.
+    static func strata(count: Int, keyLength: Int, _ fill: (Int, inout [Int32]) -> Void) -> [[Int32]] {
+        var index: [[Int32]: Int] = [:]
+        var strata: [[Int32]] = []
+        var key = [Int32](repeating: 0, count: keyLength)
+        for i in 0..<count {
+            fill(i, &key)
             if let s = index[key] {
                 strata[s].append(Int32(i))
             } else {
@@ -126,42 +129,63 @@ public enum Bootstrap {
         }
         return strata
     }
+
+    /// Adds one stratified resample to `weights`: each stratum in order draws its size with
+    /// replacement, member `next(below: size)` each time.
+    static func draw(_ strata: [[Int32]], into weights: inout [Double], generator: inout Xoshiro256) {
+        weights.withUnsafeMutableBufferPointer { w in
+            w.update(repeating: 0)
+            for members in strata {
+                let m = UInt64(members.count)
+                for _ in 0..<members.count { w[Int(members[Int(generator.next(below: m))])] += 1 }
+            }
+        }
+    }
 }
 
-/// xoshiro256** (Blackman and Vigna), seeded by SplitMix64: small, fast, reproducible everywhere.
-public struct Xoshiro256: RandomNumberGenerator, Sendable {
-    private var s0, s1, s2, s3: UInt64
+/// Stratified resamples of samples in the caller's order, to share between several evaluators of the
+/// same samples (different models' predictions): differences between them are then paired.
+///
+/// Strata are the distinct (label, group code of each attribute; -1 = unknown) in order of first
+/// appearance over the samples; a resample visits the strata in that order and draws each one's
+/// size with replacement, member `Xoshiro256.next(below: size)` each time. The result is the
+/// multiplicity of every sample.
+public struct StratifiedResampler: Sendable {
+    /// Sample indices of each stratum, in first-appearance order.
+    public let strata: [[Int32]]
+    private var generator: Xoshiro256
+    private var weights: [Double]
 
-    /// A generator whose whole state comes from `seed`.
-    public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+    /// Strata of `labels` × the groups of `attributes` (each with one code per sample), seeded by `seed`.
+    public init(labels: [Int], attributes: [SensitiveAttribute], seed: UInt64) throws(MetricsError) {
+        for a in attributes where a.codes.count != labels.count {
+            throw .lengthMismatch(what: "attribute '\(a.name)'", expected: labels.count, found: a.codes.count)
         }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        strata = Bootstrap.strata(count: labels.count, keyLength: 1 + attributes.count) { i, key in
+            key[0] = Int32(labels[i])
+            for (a, attribute) in attributes.enumerated() { key[a + 1] = attribute.codes[i] }
+        }
+        generator = Xoshiro256(seed: seed)
+        weights = [Double](repeating: 0, count: labels.count)
     }
 
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
+    /// The next resample: how many times each sample is drawn.
+    public mutating func next() -> [Double] {
+        Bootstrap.draw(strata, into: &weights, generator: &generator)
+        return weights
     }
+}
 
-    /// Uniform in 0..<bound without modulo bias (Lemire's multiply-and-reject).
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        var product = next().multipliedFullWidth(by: bound)
-        if product.low < bound {
-            let threshold = (0 &- bound) % bound
-            while product.low < threshold { product = next().multipliedFullWidth(by: bound) }
+extension MetricsEvaluator {
+    /// The report of the split with sample i (the caller's order) counted `multiplicities[i]` times,
+    /// e.g. a `StratifiedResampler` resample.
+    /// - Throws: `.lengthMismatch` when there is not one multiplicity per sample.
+    public func evaluate(multiplicities: [Double]) throws(MetricsError) -> MetricsReport {
+        guard multiplicities.count == split.sampleCount else {
+            throw .lengthMismatch(what: "multiplicities", expected: split.sampleCount, found: multiplicities.count)
         }
-        return product.high
+        let weights = split.sampleAtPosition.map { multiplicities[Int($0)] }
+        var workspace = Workspace(split: split)
+        return report(weights: weights, workspace: &workspace)
     }
 }

@@ -136,12 +136,12 @@ public struct GroupSummary: Sendable, Equatable {
     /// Summarises `metric` over `groups`.
     init(metric: GroupMetric, groups: [GroupMetrics]) {
         self.metric = metric
-        var values: [(String, Double)] = []
+        var values: [(group: String, value: Double)] = []
         var failure: UndefinedReason?
         if groups.isEmpty { failure = .fewerThanTwoGroups(present: 0) }
         for g in groups where failure == nil {
             switch g.value(metric) {
-            case let .value(v): values.append((g.name, v))
+            case let .value(v): values.append((group: g.name, value: v))
             case let .undefined(reason): failure = .groupUndefined(group: g.name, reason: reason)
             }
         }
@@ -152,12 +152,12 @@ public struct GroupSummary: Sendable, Equatable {
         }
         var hi = values[0], lo = values[0]
         for v in values.dropFirst() {
-            if v.1 > hi.1 { hi = v }
-            if v.1 < lo.1 { lo = v }
+            if v.value > hi.value { hi = v }
+            if v.value < lo.value { lo = v }
         }
         let (b, w) = metric.higherIsBetter ? (hi, lo) : (lo, hi)
-        best = .value(b.1); bestGroup = b.0
-        worst = .value(w.1); worstGroup = w.0
-        gap = .value(hi.1 - lo.1)
+        best = .value(b.value); bestGroup = b.group
+        worst = .value(w.value); worstGroup = w.group
+        gap = .value(hi.value - lo.value)
     }
 }

@@ -57,6 +57,17 @@ public enum Objective: String, Sendable, CaseIterable {
         default: return true
         }
     }
+
+    /// Whether a larger value is better (decides a best epoch, a search's direction).
+    public var higherIsBetter: Bool {
+        switch self {
+        case .auc, .accuracy, .balancedAccuracy, .worstGroupAUC, .worstGroupAccuracy, .equalizedOddsRatio,
+             .demographicParityRatio:
+            return true
+        case .loss, .calibrationError, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference:
+            return false
+        }
+    }
 }
 
 /// Every metric of a split: overall, per group of each attribute, and fairness.

@@ -74,7 +74,7 @@ struct PreparedSplit: Sendable {
                 outcome[position] = top == y ? Outcome.hit : 0
                 trueProbability = p[i * k + y]
             }
-            loss[position] = CrossEntropy.loss(probabilityOfTrueClass: trueProbability)
+            loss[position] = LogLoss.loss(probabilityOfTrueClass: trueProbability)
             confidence[position] = topProbability
             outcome[position] |= top == y ? Outcome.topLabelCorrect : 0
             bins[position] = Int32(Calibration.bin(of: topProbability, edges: edges))
@@ -99,8 +99,9 @@ enum Outcome {
     static let topLabelCorrect: UInt8 = 4
 }
 
-/// Per-sample cross-entropy, matching scikit-learn's `log_loss`.
-public enum CrossEntropy {
+/// Per-sample log loss of predicted probabilities (scikit-learn's `log_loss`); the training loss on
+/// logits is `CrossEntropy` in Tensor.
+public enum LogLoss {
     /// The smallest probability used: scikit-learn clips to [eps, 1 - eps] with eps the float64 machine epsilon.
     public static let clip = Double.ulpOfOne
 

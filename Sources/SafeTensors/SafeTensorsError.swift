@@ -33,6 +33,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case countMismatch(file: String, tensor: String, expected: Int, given: Int)
     /// Writing, syncing or renaming the output failed; nothing was left at the destination.
     case cannotWrite(file: String, reason: String)
+    /// A float tensor holds a NaN or an infinity (`element` is its first such element, row-major).
+    case nonFinite(file: String, tensor: String, element: Int, value: String)
 
     public var description: String {
         switch self {
@@ -68,6 +70,9 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
             return "\(file): tensor '\(tensor)' has \(expected) elements but the destination holds \(given)"
         case let .cannotWrite(file, reason):
             return "\(file): cannot write (\(reason))"
+        case let .nonFinite(file, tensor, element, value):
+            return "\(file): tensor '\(tensor)' holds \(value) at element \(element); weights must be finite. "
+                + "The file is damaged or was saved from a diverged model: use an intact copy"
         }
     }
 }

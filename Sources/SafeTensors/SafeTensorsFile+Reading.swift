@@ -68,6 +68,42 @@ extension SafeTensorsFile {
         }
     }
 
+    /// Throws `nonFinite` for the first float tensor, in file order, holding a NaN or an infinity
+    /// (integer tensors are skipped). Reads every float tensor once.
+    public func requireFinite() throws(SafeTensorsError) {
+        for info in tensors { try requireFinite(info) }
+    }
+
+    /// Throws `nonFinite` when float tensor `name` holds a NaN or an infinity.
+    public func requireFinite(_ name: String) throws(SafeTensorsError) {
+        try requireFinite(try requireInfo(name))
+    }
+
+    private func requireFinite(_ info: TensorInfo) throws(SafeTensorsError) {
+        let source = bytes(of: info)
+        // A value is non-finite exactly when its exponent bits are all ones.
+        func firstNonFinite<Bits: FixedWidthInteger>(_ type: Bits.Type, exponent: Bits) -> Int? {
+            (0..<info.count).first { source.loadUnaligned(fromByteOffset: $0 * MemoryLayout<Bits>.size, as: Bits.self) & exponent == exponent }
+        }
+        let element: Int?
+        switch info.dtype {
+        case .f32: element = firstNonFinite(UInt32.self, exponent: 0x7F80_0000)
+        case .f16: element = firstNonFinite(UInt16.self, exponent: 0x7C00)
+        case .bf16: element = firstNonFinite(UInt16.self, exponent: 0x7F80)
+        case .f64: element = firstNonFinite(UInt64.self, exponent: 0x7FF0_0000_0000_0000)
+        default: element = nil
+        }
+        guard let element else { return }
+        let value: Double
+        switch info.dtype {
+        case .f32: value = Double(source.loadUnaligned(fromByteOffset: 4 * element, as: Float.self))
+        case .f64: value = source.loadUnaligned(fromByteOffset: 8 * element, as: Double.self)
+        case .f16: value = Double(floatFromHalf(bits: source.loadUnaligned(fromByteOffset: 2 * element, as: UInt16.self)))
+        default: value = Double(Float(bitPattern: UInt32(source.loadUnaligned(fromByteOffset: 2 * element, as: UInt16.self)) << 16))
+        }
+        throw .nonFinite(file: path, tensor: info.name, element: element, value: "\(value)")
+    }
+
     private func requireFloatInfo(_ name: String) throws(SafeTensorsError) -> TensorInfo {
         let info = try requireInfo(name)
         switch info.dtype {

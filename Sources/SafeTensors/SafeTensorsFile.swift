@@ -1,3 +1,4 @@
+import FileOutput
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -96,15 +97,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Maps the whole file read-only; an empty file gives a nil mapping of length 0.
     private static func map(_ path: String) throws(SafeTensorsError) -> (UnsafeMutableRawPointer?, Int) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
+        let descriptor: Int32
+        do { descriptor = try InputFile.open(path) } catch { throw .cannotOpen(file: path, reason: error.reason) }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             throw .cannotOpen(file: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            throw .cannotOpen(file: path, reason: "not a regular file")
         }
         let length = Int(status.st_size)
         if length == 0 { return (nil, 0) }

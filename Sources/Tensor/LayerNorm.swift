@@ -26,20 +26,18 @@ public enum LayerNorm {
     /// Accumulates the gradients of `forward`: `inputGradient += dL/dinput` (when given),
     /// `weightGradient += Σ_rows dout·x̂`, `biasGradient += Σ_rows dout` (when given).
     ///
-    /// Weight and bias sums are formed per thread chunk and added at the end, so the result does
-    /// not depend on timing.
+    /// Weight and bias sums are formed per thread chunk (in `partialSums`) and added at the end, so
+    /// the result does not depend on timing.
     public static func backward(
         inputGradient: UnsafeMutablePointer<Float>?,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-        rows n: Int, channels c: Int
+        rows n: Int, channels c: Int, partialSums: PartialSums
     ) {
         let wantsParameters = weightGradient != nil || biasGradient != nil
         let maxChunks = ParallelRows.chunkCount(count: n, minimumChunk: 8)
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: wantsParameters ? maxChunks * 2 * c : 0)
-        defer { partial.deallocate() }
-        if wantsParameters { partial.initialize(repeating: 0, count: maxChunks * 2 * c) }
+        let partial = partialSums.zeroed(wantsParameters ? maxChunks * 2 * c : 0)
         let chunks = ParallelRows.forEach(count: n, minimumChunk: 8) { chunk, rows in
             let dw = partial + chunk * 2 * c, db = dw + c
             for r in rows {

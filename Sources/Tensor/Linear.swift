@@ -34,7 +34,7 @@ public enum Linear {
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        rows n: Int, inFeatures c: Int, outFeatures oc: Int
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
         let ldo = outputStride ?? oc
         if let inputGradient {
@@ -46,7 +46,8 @@ public enum Linear {
                           beta: 1, c: weightGradient, ldc: c)
         }
         if let biasGradient {
-            ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo)
+            ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,
+                                 partialSums: partialSums)
         }
     }
 }
@@ -54,13 +55,11 @@ public enum Linear {
 /// Column sums of a row-major matrix (bias gradients, position-embedding gradients).
 public enum ColumnSum {
     /// `sums[j] += Σ_i matrix[i * stride + j]` for j in 0..<columns; rows are split across threads
-    /// into per-chunk partial sums added in chunk order.
+    /// into per-chunk partial sums (in `partialSums`) added in chunk order.
     public static func accumulate(into sums: UnsafeMutablePointer<Float>, matrix: UnsafePointer<Float>,
-                                  rows: Int, columns: Int, stride: Int) {
+                                  rows: Int, columns: Int, stride: Int, partialSums: PartialSums) {
         let maxChunks = ParallelRows.chunkCount(count: rows, minimumChunk: 256)
-        let partial = UnsafeMutablePointer<Float>.allocate(capacity: maxChunks * columns)
-        defer { partial.deallocate() }
-        partial.initialize(repeating: 0, count: maxChunks * columns)
+        let partial = partialSums.zeroed(maxChunks * columns)
         let chunks = ParallelRows.forEach(count: rows, minimumChunk: 256) { chunk, range in
             let p = partial + chunk * columns
             for i in range {

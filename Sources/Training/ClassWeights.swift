@@ -25,8 +25,12 @@ public enum ClassWeights {
             throw .invalidSetting(setting: "class-weights", message: "'\(text)' must be auto, none or \(classes) "
                 + "comma-separated numbers (one per class); got \(parts.count) values")
         }
-        guard values.allSatisfy({ $0.isFinite && $0 >= 0 }), values.contains(where: { $0 > 0 }) else {
-            throw .invalidSetting(setting: "class-weights", message: "'\(text)': weights must be finite, >= 0 and not all 0")
+        if let bad = values.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+            throw .invalidSetting(setting: "class-weights", message: "'\(text)': the weight of class \(bad) is \(parts[bad]); "
+                + "weights must be finite and >= 0")
+        }
+        guard values.contains(where: { $0 > 0 }) else {
+            throw .invalidSetting(setting: "class-weights", message: "'\(text)': all weights are 0; at least one class needs weight > 0")
         }
         return values
     }

@@ -26,8 +26,12 @@ public final class ProgressReporter {
     }
 
     /// The style that suits standard output: a bar on a terminal, lines every 30 s otherwise.
-    public static func styleForStandardOutput(interval: Double = 30) -> Style {
-        isatty(STDOUT_FILENO) == 1 ? .bar : .lines(interval: interval)
+    /// Under an MPI launcher the ranks' output is a pseudo-terminal even when mpirun writes to a
+    /// file, so a redrawn bar would fill the log with escape codes: lines there.
+    public static func styleForStandardOutput(interval: Double = 30,
+                                              environment: [String: String] = ProcessInfo.processInfo.environment) -> Style {
+        let launched = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_STEP_ID"].contains { environment[$0] != nil }
+        return isatty(STDOUT_FILENO) == 1 && !launched ? .bar : .lines(interval: interval)
     }
 
     /// Reports step `step` of `total` (1-based) in `epoch`.

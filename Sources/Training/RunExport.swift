@@ -23,11 +23,11 @@ public enum RunExport {
         let method = try PEFTMethod(name: tuning)
         let loraRank = settings["lora_rank"]?.intValue ?? 0
         let loraAlpha = settings["lora_alpha"]?.doubleValue.map { Float($0) }
-        let (vit, _) = try Checkpoint.load(path: weights, options: .init(
+        let (vit, _) = try PretrainedWeights.load(path: weights, options: .init(
             heads: settings["num_heads"]?.intValue, imageSize: settings["image_size"]?.intValue, classes: classes,
             loraRank: loraRank, loraAlpha: loraAlpha, seed: UInt64(seed)))
         let mask = try settings["mask"]?.stringValue.map { text throws(ViTError) in
-            try parseMask(text, method: method, depth: vit.config.depth)
+            try PEFTMask(text, method: method, depth: vit.config.depth).bits
         }
         let trainable = try TrainableSet(layout: vit.layout, method: method, mask: mask)
         vit.setTrainable(trainable)
@@ -38,7 +38,7 @@ public enum RunExport {
         }
         let (checkpoint, _) = try TrainingCheckpoint.read(
             path: source, model: vit, trainableFingerprint: TrainingCheckpoint.fingerprint(method: method, mask: mask, trainable: trainable))
-        try Checkpoint.save(vit, to: path, mergeLoRA: true, metadata: [
+        try PretrainedWeights.save(vit, to: path, mergeLoRA: true, metadata: [
             "generator": "fairtune export", "run_epochs": String(checkpoint.position.epoch),
             "run_step": String(checkpoint.position.step),
         ])

@@ -2,6 +2,7 @@ import Dataset
 import FileOutput
 import Foundation
 import JSON
+import RunLock
 import Metrics
 
 /// The files of a run directory, all written atomically by rank 0:
@@ -32,6 +33,17 @@ public struct RunFiles: Sendable {
         } catch {
             throw .runFile(path: directory, message: "cannot create the run directory: \(error.localizedDescription)")
         }
+    }
+
+    /// Refuses a directory that holds files but is not a fairtune run: a run is trained only into a
+    /// new or empty folder, or one that holds a run (its config.json, result.json or checkpoint).
+    public func checkIsRunDirectory() throws(TrainingError) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let own: Set<String> = ["config.json", "result.json", "checkpoint.safetensors"]
+        // Hidden files (temporary siblings) and the run's own lock do not make a folder someone else's.
+        let visible = entries.filter { !$0.hasPrefix(".") && !$0.hasPrefix(RunDirectoryLock.fileName) }
+        guard !visible.isEmpty, own.isDisjoint(with: visible) else { return }
+        throw .notARunDirectory(directory: directory, example: visible.sorted()[0])
     }
 
     /// Writes `text` to `path` atomically.

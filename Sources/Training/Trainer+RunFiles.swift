@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Metrics
+import SafeTensors
 
 /// The run directory's files as this run writes them: config.json, result.json, the checkpoints;
 /// and the settings check against a config.json from earlier.
@@ -48,6 +49,24 @@ extension Trainer {
     }
 
 
+    /// Compares this run's settings and data with those the checkpoint records (config.json may be
+    /// gone; the checkpoint still proves which run it belongs to).
+    func checkCheckpointRecords() throws {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(path: files.checkpoint) } catch {
+            throw TrainingError.checkpointMismatch(path: files.checkpoint, message: error.description)
+        }
+        let saved = try TrainingCheckpoint.header(file)
+        if let recorded = saved.settings,
+           let difference = RunFingerprints.firstDifference(recorded: recorded, current: settingsFingerprint) {
+            throw TrainingError.resumeMismatch(path: files.checkpoint, setting: difference.setting, recorded: difference.recorded,
+                                               given: difference.given)
+        }
+        if let recorded = saved.dataset, let change = RunFingerprints.datasetChange(recorded: recorded, current: datasetFingerprint) {
+            throw TrainingError.datasetChanged(checkpoint: files.checkpoint, data: settings.dataDirectory, change: change)
+        }
+    }
+
     /// Compares this run's result-defining settings with those recorded in config.json.
     func checkRecordedSettings(_ recorded: JSONValue) throws(TrainingError) {
         guard let saved = recorded["settings"], saved.objectValue != nil else {
@@ -92,7 +111,8 @@ extension Trainer {
         if world.isRoot {
             let checkpoint = TrainingCheckpoint(position: position, progress: progress, seed: settings.seed,
                                                 modelFingerprint: TrainingCheckpoint.fingerprint(of: model.layout),
-                                                trainableFingerprint: trainableFingerprint)
+                                                trainableFingerprint: trainableFingerprint, settings: settingsFingerprint,
+                                                dataset: datasetFingerprint)
             try checkpoint.write(to: path, model: model, optimizer: optimizer.exportState(),
                                  extraMetadata: ["ranks": String(world.size), "fairtune_version": version])
         }

@@ -8,6 +8,10 @@ import ViT
 extension Trainer {
     /// The dataset's index of each `--attribute`.
     static func attributeIndices(_ settings: TrainingSettings, known: [String]) throws(TrainingError) -> [Int] {
+        if settings.attributes.isEmpty && !known.isEmpty {
+            throw .invalidSetting(setting: "attribute", message: "the dataset \(settings.dataDirectory) has sensitive attributes "
+                + "(\(known.joined(separator: ", "))); name at least one with --attribute")
+        }
         let indices = try settings.attributes.map { name throws(TrainingError) in
             guard let i = known.firstIndex(of: name) else {
                 throw .invalidSetting(setting: "attribute", message: "the dataset \(settings.dataDirectory) has no attribute '\(name)'; "
@@ -42,7 +46,7 @@ extension Trainer {
     /// set of the settings.
     static func loadModel(_ settings: TrainingSettings, classes: Int, trainSplit: DatasetSplit,
                           warn: (String) -> Void) throws -> (model: VisionTransformer, trainableFingerprint: String) {
-        let (model, _) = try Checkpoint.load(path: settings.weightsPath, options: .init(
+        let (model, _) = try PretrainedWeights.load(path: settings.weightsPath, options: .init(
             heads: settings.heads, imageSize: settings.imageSize, classes: classes,
             loraRank: settings.method == .lora ? settings.loraRank : 0,
             loraAlpha: settings.method == .lora ? settings.loraAlpha : nil, seed: settings.seed))
@@ -51,7 +55,7 @@ extension Trainer {
                 + "prepared datasets hold RGB images (3 channels)")
         }
         let maskBits = try settings.mask.map { text throws(ViTError) in
-            try parseMask(text, method: settings.method, depth: model.config.depth)
+            try PEFTMask(text, method: settings.method, depth: model.config.depth).bits
         }
         let trainable = try TrainableSet(layout: model.layout, method: settings.method, mask: maskBits)
         model.setTrainable(trainable)
@@ -107,5 +111,15 @@ extension Trainer {
             warmup: .init(steps: settings.warmupEpochs, startFactor: settings.warmupStartFactor,
                           kind: settings.warmupMethod == .constant ? .constant : .linear),
             totalSteps: settings.epochs)
+    }
+
+    /// Refuses a setting whose training step cannot fit in memory, before anything is allocated.
+    static func checkMemory(model: VisionTransformer, localBatch: Int, settings: TrainingSettings) throws(TrainingError) {
+        let need = VisionTransformer.trainingBytesUpperBound(layout: model.layout, batch: localBatch)
+        guard let limit = MemoryLimit.availableBytes(), need > limit else { return }
+        throw .invalidSetting(setting: settings.imageSize != nil ? "image-size" : "batch-size", message:
+            "a training step on \(localBatch) images of \(model.config.imageSize)x\(model.config.imageSize) "
+            + "(\(model.config.tokens) tokens) needs up to \(MemoryLimit.gib(need)); this process may use \(MemoryLimit.gib(limit)). "
+            + "Lower --batch-size or --image-size, or run on more ranks")
     }
 }

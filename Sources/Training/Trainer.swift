@@ -2,7 +2,9 @@ import Dataset
 import Distributed
 import Foundation
 import Metrics
+import JSON
 import Optimization
+import RunLock
 import ViT
 
 /// Data-parallel fine-tuning of a ViT over MPI ranks, with validation metrics every epoch,
@@ -79,6 +81,9 @@ public final class Trainer {
     /// Optimizer steps per epoch (the last partial global batch is dropped).
     public let stepsPerEpoch: Int
     let trainableFingerprint: String
+    /// What every checkpoint records to prove a resume continues this run (`RunFingerprints`).
+    let settingsFingerprint: JSONValue
+    let datasetFingerprint: JSONValue
 
     /// When this session started, and the wall time of the sessions before it.
     var runStart = Date()
@@ -119,6 +124,8 @@ public final class Trainer {
         model = setup.model
         trainableFingerprint = setup.trainableFingerprint
         classWeights = try Self.resolveClassWeights(settings, trainSplit: trainSplit, classNames: dataset.manifest.task.classes)
+        settingsFingerprint = RunFingerprints.settings(settings, resolvedClassWeights: classWeights)
+        datasetFingerprint = RunFingerprints.dataset(dataset)
         let noDecay: Double? = settings.decayNormsAndBiases ? nil : 0
         groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: settings.weightDecay,
                                                  normWeightDecay: noDecay, biasWeightDecay: noDecay)
@@ -130,10 +137,17 @@ public final class Trainer {
             throw TrainingError.invalidSetting(setting: "batch-size", message: "the global batch \(settings.globalBatchSize) "
                 + "exceeds the \(trainSplit.count) training samples; no full batch to train on")
         }
+        try Self.checkMemory(model: model, localBatch: localBatch, settings: settings)
         let size = model.config.imageSize
         let norm = settings.normalization ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
-        trainLoader = BatchLoader(split: trainSplit, transform: .training(size: size, mean: norm.mean, std: norm.std),
-                                  batchSize: localBatch, seed: settings.seed, workers: settings.workers)
+        let augmentation: ImageTransform
+        switch settings.augmentation {
+        case .reference: augmentation = .training(size: size, mean: norm.mean, std: norm.std)
+        case .flip: augmentation = .flipping(size: size, probability: 0.5, mean: norm.mean, std: norm.std)
+        case .none: augmentation = .flipping(size: size, probability: 0, mean: norm.mean, std: norm.std)
+        }
+        trainLoader = BatchLoader(split: trainSplit, transform: augmentation, batchSize: localBatch, seed: settings.seed,
+                                  workers: settings.workers)
         let evalTransform = ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)
         let (batch, workers) = (localBatch, settings.workers)
         evalLoader = { split in BatchLoader(split: split, transform: evalTransform, batchSize: batch, workers: workers) }
@@ -163,8 +177,8 @@ public final class Trainer {
     ///   there (a pruned trial). Other ranks follow rank 0's answer.
     /// - Throws: file, data and MPI errors; `TrainingError.replicasDiffer` if the ranks' weights part.
     public func run(afterEpoch: ((EpochSummary) -> EpochDecision)? = nil) throws -> Outcome {
-        if world.isRoot { try files.create() }
-        try world.barrier()
+        let lock = try lockRunDirectory()
+        defer { lock?.release() }
         if let earlier = try earlierEnding() { return earlier }
         var state = try startOrResume()
         printSettings()
@@ -186,13 +200,35 @@ public final class Trainer {
         return try endCompleted(state: state)
     }
 
+    /// Creates the run directory and takes its lock (rank 0): one writer per run directory, also
+    /// across nodes sharing a file system. Every rank learns whether it worked before going on.
+    private func lockRunDirectory() throws -> RunDirectoryLock? {
+        var lock: RunDirectoryLock?
+        var failure: Error?
+        if world.isRoot {
+            do {
+                try files.create()
+                lock = try RunDirectoryLock(directory: files.directory)
+            } catch { failure = error }
+        }
+        var failed = [failure == nil ? 0.0 : 1.0]
+        try world.broadcast(&failed)
+        if let failure { throw failure }
+        if failed[0] > 0 {
+            throw TrainingError.runFile(path: files.directory, message: "rank 0 could not create or lock the run directory (its message is above)")
+        }
+        return lock
+    }
+
     /// The ending recorded by an earlier session that finished this run directory, if any; checks
     /// that a run directory from earlier continues with the settings it records.
     private func earlierEnding() throws -> Outcome? {
+        try files.checkIsRunDirectory()
         let recorded = try RunFiles.readObject(files.config)
         let result = try RunFiles.readObject(files.result)
         let hasCheckpoint = FileManager.default.fileExists(atPath: files.checkpoint)
         if let recorded, hasCheckpoint || result != nil { try checkRecordedSettings(recorded) }
+        if hasCheckpoint { try checkCheckpointRecords() }
         switch result?["status"]?.stringValue {
         case "completed":
             say("\(files.result): this run already completed; nothing to do (choose another --out to train again)")
@@ -228,6 +264,9 @@ public final class Trainer {
                     + "step \(saved.position.step) does not fit \(settings.epochs) epochs of \(stepsPerEpoch) steps")
             }
             try optimizer.restoreState(optimizerState)
+            if world.isRoot && !FileManager.default.fileExists(atPath: files.config) {
+                try RunFiles.write(configJSON().rendered() + "\n", to: files.config)
+            }
             state.position = saved.position
             state.progress = saved.progress
             say("resuming from \(files.checkpoint): epoch \(state.position.epoch + 1), step \(state.position.step) of \(stepsPerEpoch)")

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Optimization
 import SafeTensors
 import ViT
@@ -68,6 +69,10 @@ public struct TrainingCheckpoint: Equatable {
     public var modelFingerprint: String
     /// Fingerprint of the trainable set; must match on load.
     public var trainableFingerprint: String
+    /// The run's result-defining settings and its data (`RunFingerprints`); nil in checkpoints
+    /// written before they were recorded.
+    public var settings: JSONValue?
+    public var dataset: JSONValue?
 
     /// A fingerprint of the architecture (and LoRA factors) of `layout`.
     public static func fingerprint(of layout: ParameterLayout) -> String {
@@ -84,12 +89,15 @@ public struct TrainingCheckpoint: Equatable {
     }
 
     /// A checkpoint description (the tensors come from the model at `write`).
-    public init(position: Position, progress: Progress, seed: UInt64, modelFingerprint: String, trainableFingerprint: String) {
+    public init(position: Position, progress: Progress, seed: UInt64, modelFingerprint: String, trainableFingerprint: String,
+                settings: JSONValue? = nil, dataset: JSONValue? = nil) {
         self.position = position
         self.progress = progress
         self.seed = seed
         self.modelFingerprint = modelFingerprint
         self.trainableFingerprint = trainableFingerprint
+        self.settings = settings
+        self.dataset = dataset
     }
 
     /// Writes the checkpoint of `model`'s trainable tensors and `optimizer`'s state (atomically).
@@ -104,6 +112,8 @@ public struct TrainingCheckpoint: Equatable {
         meta["step"] = String(position.step)
         meta["global_step"] = String(position.globalStep)
         meta["seed"] = String(seed)
+        if let settings { meta["settings"] = settings.compactRendered() }
+        if let dataset { meta["dataset"] = dataset.compactRendered() }
         meta["epoch_loss_sum"] = Self.exact(progress.epochLossSum)
         meta["epoch_loss_steps"] = String(progress.epochLossSteps)
         if let e = progress.bestEpoch, let v = progress.bestValue {
@@ -133,22 +143,35 @@ public struct TrainingCheckpoint: Equatable {
     /// - Throws: `TrainingError.checkpointMismatch` naming the setting or tensor that differs.
     public static func read(path: String, model: VisionTransformer, trainableFingerprint: String)
         throws(TrainingError) -> (TrainingCheckpoint, OptimizerState) {
-        func fail(_ message: String) -> TrainingError { .checkpointMismatch(path: path, message: message) }
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw fail(error.description) }
+        do {
+            file = try SafeTensorsFile(path: path)
+            try file.requireFinite()
+        } catch { throw .checkpointMismatch(path: path, message: error.description) }
+        let checkpoint = try header(file)
+        let modelPrint = fingerprint(of: model.layout)
+        guard checkpoint.modelFingerprint == modelPrint else {
+            throw .checkpointMismatch(path: path, message: "written for another model (\(checkpoint.modelFingerprint)); "
+                + "this run's model is \(modelPrint)")
+        }
+        guard checkpoint.trainableFingerprint == trainableFingerprint else {
+            throw .checkpointMismatch(path: path, message: "written for another trainable set (\(checkpoint.trainableFingerprint)); "
+                + "this run trains \(trainableFingerprint)")
+        }
+        try readTensors(file, into: model)
+        return (checkpoint, try optimizerState(file))
+    }
+
+    /// The checkpoint's description from its metadata alone (no tensors read).
+    /// - Throws: `TrainingError.checkpointMismatch` for another format or a missing or damaged entry.
+    public static func header(_ file: SafeTensorsFile) throws(TrainingError) -> TrainingCheckpoint {
         let meta = file.metadata
+        func fail(_ message: String) -> TrainingError { .checkpointMismatch(path: file.path, message: message) }
         guard meta["format"] == formatName else {
             throw fail("not a fairtune training checkpoint (metadata format is '\(meta["format"] ?? "absent")', expected '\(formatName)')")
         }
         guard meta["version"] == String(formatVersion) else {
             throw fail("checkpoint format version \(meta["version"] ?? "absent"); this fairtune reads version \(formatVersion)")
-        }
-        let modelPrint = fingerprint(of: model.layout)
-        guard meta["model"] == modelPrint else {
-            throw fail("written for another model (\(meta["model"] ?? "unknown")); this run's model is \(modelPrint)")
-        }
-        guard meta["trainable"] == trainableFingerprint else {
-            throw fail("written for another trainable set (\(meta["trainable"] ?? "unknown")); this run trains \(trainableFingerprint)")
         }
         func int(_ key: String) throws(TrainingError) -> Int {
             guard let text = meta[key], let v = Int(text), v >= 0 else { throw fail("metadata '\(key)' is missing or not a count") }
@@ -157,6 +180,10 @@ public struct TrainingCheckpoint: Equatable {
         func double(_ key: String) throws(TrainingError) -> Double {
             guard let text = meta[key], let v = parseExact(text) else { throw fail("metadata '\(key)' is missing or not a number") }
             return v
+        }
+        func json(_ key: String) throws(TrainingError) -> JSONValue? {
+            guard let text = meta[key] else { return nil }
+            do { return try JSONValue.parse(text) } catch { throw fail("metadata '\(key)' is not JSON: \(error)") }
         }
         let position = Position(epoch: try int("epoch"), step: try int("step"), globalStep: try int("global_step"))
         guard let seedText = meta["seed"], let seed = UInt64(seedText) else { throw fail("metadata 'seed' is missing") }
@@ -171,8 +198,14 @@ public struct TrainingCheckpoint: Equatable {
         progress.trainSeconds = try double("train_seconds")
         progress.evalSeconds = try double("eval_seconds")
         progress.allreduceSeconds = try double("allreduce_seconds")
+        return TrainingCheckpoint(position: position, progress: progress, seed: seed, modelFingerprint: meta["model"] ?? "unknown",
+                                  trainableFingerprint: meta["trainable"] ?? "unknown", settings: try json("settings"),
+                                  dataset: try json("dataset"))
+    }
 
-        // Every trainable tensor present with its shape, nothing else of the model's.
+    /// Every trainable tensor present with its shape, nothing else of the model's, copied into `model`.
+    private static func readTensors(_ file: SafeTensorsFile, into model: VisionTransformer) throws(TrainingError) {
+        func fail(_ message: String) -> TrainingError { .checkpointMismatch(path: file.path, message: message) }
         var expected = Set<String>()
         for (index, view) in model.layout.views.enumerated() where model.trainable.contains(index) {
             expected.insert(view.name)
@@ -187,11 +220,14 @@ public struct TrainingCheckpoint: Equatable {
         for t in file.tensors where !t.name.hasPrefix("optimizer.") && !expected.contains(t.name) {
             throw fail("tensor '\(t.name)' is not trainable in this run (another --tuning or --mask?)")
         }
+    }
 
-        // Optimizer slots.
-        guard let optimizerName = meta["optimizer"] else { throw fail("metadata 'optimizer' is missing") }
+    /// The optimizer's slots: `optimizer_slots` metadata and the `optimizer.<slot>.<buffer>` tensors.
+    private static func optimizerState(_ file: SafeTensorsFile) throws(TrainingError) -> OptimizerState {
+        func fail(_ message: String) -> TrainingError { .checkpointMismatch(path: file.path, message: message) }
+        guard let optimizerName = file.metadata["optimizer"] else { throw fail("metadata 'optimizer' is missing") }
         var slots: [OptimizerState.Slot] = []
-        let slotText = meta["optimizer_slots"] ?? ""
+        let slotText = file.metadata["optimizer_slots"] ?? ""
         for (s, item) in slotText.split(separator: ",").enumerated() {
             let parts = item.split(separator: ":").compactMap { Int($0) }
             guard parts.count == 3 else { throw fail("metadata 'optimizer_slots' entry '\(item)' is not offset:count:step") }
@@ -202,9 +238,7 @@ public struct TrainingCheckpoint: Equatable {
             }
             slots.append(.init(offset: parts[0], count: parts[1], step: parts[2], buffers: buffers))
         }
-        let checkpoint = TrainingCheckpoint(position: position, progress: progress, seed: seed,
-                                            modelFingerprint: modelPrint, trainableFingerprint: trainableFingerprint)
-        return (checkpoint, OptimizerState(optimizer: optimizerName, slots: slots))
+        return OptimizerState(optimizer: optimizerName, slots: slots)
     }
 
     /// A Double as text that reads back to the same bits (the bit pattern in hex).

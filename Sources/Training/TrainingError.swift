@@ -8,6 +8,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case resumeMismatch(path: String, setting: String, recorded: String, given: String)
     /// `--resume` without a checkpoint to resume from.
     case nothingToResume(directory: String)
+    /// The data changed between the checkpoint and this run.
+    case datasetChanged(checkpoint: String, data: String, change: String)
+    /// `--out` names a folder that holds files but is not a fairtune run directory.
+    case notARunDirectory(directory: String, example: String)
     /// Loss or gradients became NaN or infinite.
     case diverged(epoch: Int, step: Int, detail: String)
     /// The ranks' trainable weights differ (a bug or a broken MPI setup, never expected).
@@ -25,6 +29,12 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case let .resumeMismatch(path, setting, recorded, given):
             return "\(path) records \(setting) = \(recorded) but this run gives \(given); resume with the same settings "
                 + "or choose another --out"
+        case let .datasetChanged(checkpoint, data, change):
+            return "\(checkpoint) was trained on other data than \(data) holds now: \(change); resume with the same data "
+                + "or choose another --out"
+        case let .notARunDirectory(directory, example):
+            return "--out \(directory) holds other files (e.g. \(example)) and is not a fairtune run directory; "
+                + "choose an empty or new folder"
         case let .nothingToResume(directory):
             return "--resume: \(directory) holds no checkpoint.safetensors to resume from"
         case let .diverged(epoch, step, detail):

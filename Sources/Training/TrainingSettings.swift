@@ -91,6 +91,17 @@ public struct TrainingSettings: Sendable {
     public var resume: Bool
 
     /// Every setting, as `fairtune train` resolved them.
+    /// The training augmentation (`--augment`).
+    public enum Augmentation: String, CaseIterable, Sendable {
+        /// The reference's RandomResizedCrop (area 0.08–1) and horizontal flip: for real data.
+        case reference
+        /// Horizontal and vertical flips of the whole image (the synthetic study's).
+        case flip
+        /// None: the whole image resized to the model's size.
+        case none
+    }
+    public var augmentation: Augmentation = .reference
+
     public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
                 loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
                 optimizer: OptimizerKind, momentum: Double, nesterov: Bool, rmspropAlpha: Double = 0.9,
@@ -150,6 +161,7 @@ public struct TrainingSettings: Sendable {
             ("warmup_start_factor", warmupEpochs > 0 ? .number(warmupStartFactor) : .null),
             ("warmup_method", warmupEpochs > 0 ? .string(warmupMethod.rawValue) : .null),
             ("label_smoothing", .number(labelSmoothing)),
+            ("augment", .string(augmentation.rawValue)),
             ("clip_grad_norm", clipGradNorm.map { .number($0) } ?? .null),
             ("class_weights", resolvedClassWeights.map { .array($0.map { .number($0) }) } ?? .string("none")),
             ("normalization", normalization.map { n in
@@ -166,18 +178,5 @@ public struct TrainingSettings: Sendable {
     public static func absolute(_ path: String) -> String {
         let url = URL(fileURLWithPath: path)
         return url.standardizedFileURL.path
-    }
-}
-
-extension Objective {
-    /// Whether a larger value is better (decides the best epoch of `--keep-best`).
-    public var higherIsBetter: Bool {
-        switch self {
-        case .auc, .accuracy, .balancedAccuracy, .worstGroupAUC, .worstGroupAccuracy, .equalizedOddsRatio,
-             .demographicParityRatio:
-            return true
-        case .loss, .calibrationError, .aucGap, .maxGroupLoss, .equalizedOddsDifference, .demographicParityDifference:
-            return false
-        }
     }
 }

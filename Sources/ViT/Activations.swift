@@ -1,3 +1,5 @@
+import Tensor
+
 /// The tensors one block's forward writes, as pointers; each either owns memory (kept for the
 /// backward) or aliases the shared scratch of the inference path.
 ///
@@ -94,6 +96,8 @@ final class Activations {
     /// Gradient scratch: residual stream (N, C), a branch tensor (N, C), qkv (N, 3C), MLP hidden
     /// (N, M), attention scores (B, H, T, T), LoRA u (N, 2r), class rows (B, C) ×2.
     let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
+    /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
+    let partialSums = PartialSums()
 
     init(config: ViTConfig, loraRank: Int, capacity: Int) {
         self.capacity = capacity

@@ -20,9 +20,11 @@ public enum ViTInitialization {
         bias?.update(repeating: 0, count: biasCount)
     }
 
-    /// A fresh model's parameters: Linear and conv weights, class token and position embedding
-    /// ~ N(0, 0.02²), biases 0, LayerNorm weight 1 and bias 0, LoRA A uniform in ±1/√C (loralib's
-    /// kaiming-uniform with a = √5) and LoRA B 0.
+    /// A fresh model's parameters as timm's `VisionTransformer.init_weights` (mode ''): Linear
+    /// weights and the position embedding ~ N(0, 0.02²), Linear biases 0, the class token
+    /// ~ N(0, 1e-6²), the patch convolution PyTorch's default (weight and bias uniform in
+    /// ±1/√(Cin·P·P), kaiming-uniform with a = √5), LayerNorm weight 1 and bias 0; LoRA A uniform in
+    /// ±1/√C (loralib's kaiming-uniform) and LoRA B 0.
     ///
     /// - Parameter views: the view indices to initialise (nil: all).
     public static func randomize(_ model: VisionTransformer, seed: UInt64, views: Set<Int>? = nil) {
@@ -31,7 +33,12 @@ public enum ViTInitialization {
         for (index, view) in model.layout.views.enumerated() where views?.contains(index) ?? true {
             let p = model.parameter(index)
             let name = view.name
-            if name.hasSuffix("lora_A") {
+            if name.hasPrefix("patch_embed.") {
+                let bound = 1 / Float(model.config.patchValues).squareRoot()
+                for i in 0..<view.count { p[i] = Float.random(in: -bound..<bound, using: &generator) }
+            } else if name == "cls_token" {
+                for i in 0..<view.count { p[i] = 1e-6 * generator.normal() }
+            } else if name.hasSuffix("lora_A") {
                 let bound = 1 / Float(c).squareRoot()
                 for i in 0..<view.count { p[i] = Float.random(in: -bound..<bound, using: &generator) }
             } else if name.hasSuffix("lora_B") || name.hasSuffix(".bias") {

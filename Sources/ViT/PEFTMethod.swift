@@ -73,6 +73,25 @@ public enum PEFTMethod: String, CaseIterable, Sendable {
 
     /// The mask length for a model of `depth` blocks (0: takes no mask).
     public func maskLength(depth: Int) -> Int { bitsPerBlock * depth }
+
+    /// What each of a block's mask bits selects, in bit order (empty for the methods without a mask).
+    public var partNames: [String] {
+        switch self {
+        case .full, .head, .bitfit, .attention, .layernorm: return []
+        case .parts3: return ["norms", "attention", "MLP"]
+        case .parts4: return ["norm1", "attention", "norm2", "MLP"]
+        case .attentionTensors: return ["qkv.weight", "qkv.bias", "proj.weight", "proj.bias"]
+        case .blockAttention: return ["attention"]
+        case .blockLayernorm: return ["norms"]
+        case .blockMLP: return ["MLP"]
+        case .blockFull: return ["block"]
+        case .blockAttentionLayernorm: return ["attention+norms"]
+        case .blockAttentionMLP: return ["attention+MLP"]
+        case .blockLayernormMLP: return ["norms+MLP"]
+        case .blockAttentionLayernormMLP: return ["attention+norms+MLP"]
+        case .lora: return ["LoRA"]
+        }
+    }
 }
 
 /// The parts of a block one mask bit can select.
@@ -87,25 +106,46 @@ struct BlockParts: OptionSet {
     static let all: BlockParts = [.norm1, .norm2, .attention, .mlp]
 }
 
-/// Parses a mask written as 0/1 characters (e.g. `000011110000`).
-public func parseMask(_ text: String, method: PEFTMethod, depth: Int) throws(ViTError) -> [Bool] {
-    let expected = method.maskLength(depth: depth)
-    guard expected > 0 else {
-        throw .invalidTuning("method '\(method.rawValue)' takes no mask, got '\(text)'")
-    }
-    var bits: [Bool] = []
-    for (i, ch) in text.enumerated() {
-        switch ch {
-        case "0": bits.append(false)
-        case "1": bits.append(true)
-        default: throw .invalidTuning("mask character \(i) is '\(ch)'; a mask holds only 0 and 1")
+/// A PEFT method's mask: one bit per (block, part) of the method, written as 0/1 characters
+/// (`000011110000`), block 0's bits first. The search creates, prints and compares masks.
+public struct PEFTMask: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public let method: PEFTMethod
+    /// Block-major: bit `b * method.bitsPerBlock + p` is part `p` of block `b`.
+    public let bits: [Bool]
+
+    /// Parses `text` for `method` on a model of `depth` blocks.
+    /// - Throws: `ViTError.invalidTuning` for a method without a mask, a character other than 0/1,
+    ///   or the wrong length.
+    public init(_ text: String, method: PEFTMethod, depth: Int) throws(ViTError) {
+        var bits: [Bool] = []
+        for (i, ch) in text.enumerated() {
+            switch ch {
+            case "0": bits.append(false)
+            case "1": bits.append(true)
+            default: throw .invalidTuning("mask character \(i) is '\(ch)'; a mask holds only 0 and 1")
+            }
         }
+        try self.init(bits: bits, method: method, depth: depth)
     }
-    guard bits.count == expected else {
-        throw .invalidTuning("method '\(method.rawValue)' needs a mask of \(expected) bits "
-            + "(\(method.bitsPerBlock) per block × \(depth) blocks), got \(bits.count)")
+
+    /// A mask of `bits`, checked against the method's length for `depth` blocks.
+    public init(bits: [Bool], method: PEFTMethod, depth: Int) throws(ViTError) {
+        let expected = method.maskLength(depth: depth)
+        guard expected > 0 else {
+            throw .invalidTuning("method '\(method.rawValue)' takes no mask, got '\(PEFTMask.text(bits))'")
+        }
+        guard bits.count == expected else {
+            throw .invalidTuning("method '\(method.rawValue)' needs a mask of \(expected) bits "
+                + "(\(method.bitsPerBlock) per block × \(depth) blocks), got \(bits.count)")
+        }
+        self.method = method
+        self.bits = bits
     }
-    return bits
+
+    /// The 0/1 text.
+    public var description: String { PEFTMask.text(bits) }
+
+    private static func text(_ bits: [Bool]) -> String { String(bits.map { $0 ? "1" : "0" }) }
 }
 
 /// Which parameter views train, as flags per view and as merged element ranges of the flat buffer.

@@ -45,3 +45,22 @@ extension VisionTransformer {
         return flops
     }
 }
+
+extension VisionTransformer {
+    /// An upper bound of the bytes a training step on `batch` images holds: weights, gradients and
+    /// two optimizer moments for every parameter, and the activations with every block kept (as
+    /// when everything trains) beside the shared scratch. Checked before anything is allocated, so
+    /// an impossible setting (`--image-size 4096`) is refused with the estimate instead of failing
+    /// an allocation.
+    public static func trainingBytesUpperBound(layout: ParameterLayout, batch: Int) -> Double {
+        let config = layout.config
+        let b = Double(batch), t = Double(config.tokens), c = Double(config.width), m = Double(config.mlpWidth)
+        let n = b * t, r = Double(layout.loraRank)
+        let attention = b * Double(config.heads) * t * t
+        let block = n * c * 5 + n * 4 + n * 3 * c + attention + n * m + n * 2 * r
+        let scratch = block + 2 * n * c + n * m + b * Double(config.gridSize * config.gridSize) * Double(config.patchValues + config.width)
+        let gradients = n * c * 2 + n * 3 * c + n * m + attention + n * 2 * r
+        let parameters = Double(layout.count) * 4
+        return 4 * (block * Double(config.depth) + scratch + gradients + parameters)
+    }
+}

@@ -168,12 +168,12 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: blocksTrain || normTrains ? a.dClassNorm : nil, accumulateInput: false,
                         weightGradient: gradient(layout.headWeight), biasGradient: gradient(layout.headBias),
                         outputGradient: logitsGradient, input: a.classNorm, weight: parameter(layout.headWeight),
-                        rows: b, inFeatures: c, outFeatures: config.classes)
+                        rows: b, inFeatures: c, outFeatures: config.classes, partialSums: a.partialSums)
         guard blocksTrain || normTrains else { return }
         if blocksTrain { a.dClassIn.update(repeating: 0, count: b * c) }
         LayerNorm.backward(inputGradient: blocksTrain ? a.dClassIn : nil, weightGradient: gradient(layout.normWeight),
                            biasGradient: gradient(layout.normBias), outputGradient: a.dClassNorm, input: a.classIn,
-                           weight: parameter(layout.normWeight), mean: a.classMean, rstd: a.classRstd, rows: b, channels: c)
+                           weight: parameter(layout.normWeight), mean: a.classMean, rstd: a.classRstd, rows: b, channels: c, partialSums: a.partialSums)
         guard blocksTrain else { return }
         a.dResidual.update(repeating: 0, count: n * c)
         for image in 0..<b { (a.dResidual + image * t * c).update(from: a.dClassIn + image * c, count: c) }
@@ -199,27 +199,27 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
                         outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
-                        rows: n, inFeatures: m, outFeatures: c)
+                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums)
         if needsHidden {
             GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, input: s.fc1Out, count: n * m)
             Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
                             weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
                             outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
-                            rows: n, inFeatures: c, outFeatures: m)
+                            rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums)
         }
         if needsLN2Out {
             // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
             LayerNorm.backward(inputGradient: plan.needsMidGradient ? a.dResidual : nil,
                                weightGradient: gradient(p.norm2Weight), biasGradient: gradient(p.norm2Bias),
                                outputGradient: a.dBranch, input: s.mid, weight: parameter(p.norm2Weight),
-                               mean: s.ln2Mean, rstd: s.ln2Rstd, rows: n, channels: c)
+                               mean: s.ln2Mean, rstd: s.ln2Rstd, rows: n, channels: c, partialSums: a.partialSums)
         }
         guard plan.needsMidGradient else { return }
         // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
         Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
                         outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
-                        rows: n, inFeatures: c, outFeatures: c)
+                        rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums)
         guard plan.runsAttentionBackward else { return }
         Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
                            probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
@@ -233,13 +233,13 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
                         outputGradient: a.dQKV, input: s.ln1Out, weight: parameter(p.qkvWeight),
-                        rows: n, inFeatures: c, outFeatures: 3 * c)
+                        rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums)
         loraInputGradient?()
         guard needsLN1Out else { return }
         LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
                            weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
                            outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
-                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c)
+                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
     }
 
     /// LoRA factor gradients from dQKV; returns the step that adds the LoRA path's input gradient
@@ -277,10 +277,10 @@ public final class VisionTransformer {
     private func embeddingBackward(activations a: Activations, batch b: Int) {
         let t = config.tokens, c = config.width, g = config.gridSize * config.gridSize
         if let gPos = gradient(layout.positionEmbedding) {
-            ColumnSum.accumulate(into: gPos, matrix: a.dResidual, rows: b, columns: t * c, stride: t * c)
+            ColumnSum.accumulate(into: gPos, matrix: a.dResidual, rows: b, columns: t * c, stride: t * c, partialSums: a.partialSums)
         }
         if let gCls = gradient(layout.classToken) {
-            ColumnSum.accumulate(into: gCls, matrix: a.dResidual, rows: b, columns: c, stride: t * c)
+            ColumnSum.accumulate(into: gCls, matrix: a.dResidual, rows: b, columns: c, stride: t * c, partialSums: a.partialSums)
         }
         let gW = gradient(layout.patchWeight), gB = gradient(layout.patchBias)
         guard gW != nil || gB != nil else { return }
@@ -289,7 +289,7 @@ public final class VisionTransformer {
         }
         Linear.backward(inputGradient: nil, weightGradient: gW, biasGradient: gB, outputGradient: a.dBranch,
                         input: a.columns, weight: parameter(layout.patchWeight), rows: b * g,
-                        inFeatures: config.patchValues, outFeatures: c)
+                        inFeatures: config.patchValues, outFeatures: c, partialSums: a.partialSums)
     }
 
     // MARK: - Loss

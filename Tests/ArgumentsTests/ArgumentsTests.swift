@@ -34,6 +34,10 @@ private let spec = CommandSpec(
     @Test func negativeNumbersAreValues() throws {
         let a = try ParsedArguments(["--data", "d", "--lr", "-1e-3"], spec: spec)
         #expect(a.string("lr") == "-1e-3")
+        // A list starting with a negative number is a value too, so its check can say what is wrong.
+        let b = try ParsedArguments(["--data", "d", "--lr", "-1,2"], spec: spec)
+        #expect(b.string("lr") == "-1,2")
+        #expect(try ParsedArguments(["--data", "d", "--lr", "-.5"], spec: spec).string("lr") == "-.5")
     }
 
     @Test func dashDashEndsOptions() throws {

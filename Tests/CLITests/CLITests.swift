@@ -4,6 +4,8 @@ import Testing
 
 /// The built `fairtune` binary, end to end.
 @Suite struct CLITests {
+    static let hasAVX512 = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").contains(" avx512f")
+
     @Test func helpAndVersion() throws {
         let help = try TestSupport.fairtune(["--help"])
         #expect(help.status == 0)
@@ -41,9 +43,8 @@ import Testing
     }
 
     /// On an AVX-512 CPU the binary must end up on AVX-512 BLAS kernels without user help.
-    @Test func avx512KernelsWithoutUserSettings() throws {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        guard cpuinfo.contains(" avx512f") else { return }
+    @Test(.enabled(if: CLITests.hasAVX512, "this CPU has no AVX-512"))
+    func avx512KernelsWithoutUserSettings() throws {
         let clean = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"),
                                         ["-u", "OPENBLAS_CORETYPE", TestSupport.fairtuneBinary.path, "env", "--no-mpi"])
         #expect(clean.status == 0)
@@ -52,9 +53,8 @@ import Testing
 
     /// The restart itself: pretend OpenBLAS chose AVX2 kernels (as on AMD Zen 5); the binary must
     /// re-execute with OPENBLAS_CORETYPE=SkylakeX and then run on AVX-512 kernels.
-    @Test func restartsWithSkylakeXWhenOpenBLASPicksAVX2() throws {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        guard cpuinfo.contains(" avx512f") else { return }
+    @Test(.enabled(if: CLITests.hasAVX512, "this CPU has no AVX-512"))
+    func restartsWithSkylakeXWhenOpenBLASPicksAVX2() throws {
         let r = try TestSupport.run(URL(fileURLWithPath: "/usr/bin/env"),
                                     ["-u", "OPENBLAS_CORETYPE", "FAIRTUNE_ASSUME_BLAS_CORE=Haswell",
                                      TestSupport.fairtuneBinary.path, "env", "--no-mpi"])

@@ -21,9 +21,8 @@ import Testing
         let expected = try SafeTensorsFile(path: fixtures.appendingPathComponent("sweep_method_auto_peft2.safetensors").path)
         #expect(Set(ours.tensors.map(\.name)) == Set(expected.tensors.map(\.name)))
         for tensor in expected.tensors {
-            let (close, error) = TestSupport.normwiseClose(try ours.floats(tensor.name), try expected.floats(tensor.name),
-                                                           relativeTolerance: tensor.name == "logits" ? 1e-4 : 1e-3)
-            #expect(close, "\(tensor.name): relative error \(error)")
+            let error = TestSupport.relativeError(try ours.floats(tensor.name), try expected.floats(tensor.name))
+            #expect(error <= (tensor.name == "logits" ? 1e-4 : 1e-3), "\(tensor.name): relative error \(error)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Dataset
+import HDF5IO
 import Randomness
 import XCTest
 
@@ -193,9 +194,81 @@ final class BatchLoaderTests: XCTestCase {
             while try stream.next() != nil { delivered += 1 }
             XCTFail("read \(delivered) batches of a damaged shard without error")
         } catch {
-            guard case .unreadableShard(let inner) = error else { return XCTFail("\(error)") }
+            guard case .unreadableSample(_, _, _, let inner) = error else { return XCTFail("\(error)") }
             XCTAssertTrue("\(inner)".contains("val/shard-00000.h5"), "\(inner)")
         }
         XCTAssertLessThan(delivered, 3)
+    }
+}
+
+/// A shard truncated while it is open (a copy overwritten, a quota hit): HDF5 reads the missing
+/// bytes as zeros without an error; the reader must notice and name the file and the sample.
+final class TruncatedShardTests: XCTestCase {
+    func testAShardTruncatedAfterOpeningFailsNamingFileAndSample() throws {
+        let fm = FileManager.default
+        let directory = fm.temporaryDirectory.appendingPathComponent("truncated-\(UUID().uuidString)")
+        try fm.copyItem(atPath: Fixtures.tiny, toPath: directory.path)
+        defer { try? fm.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("train/shard-00000.h5").path
+        try rewriteUncompressed(path)
+        let train = try PreparedDataset(directory: directory.path).split("train")
+        let height = train.imageHeight, width = train.imageWidth
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: height * width * 3)
+        defer { buffer.deallocate() }
+        try train.readImage(0, into: buffer)  // intact before
+
+        let size = try fm.attributesOfItem(atPath: path)[.size] as! Int
+        XCTAssertEqual(truncate(path, off_t(size / 2)), 0)
+        var failures = 0
+        for index in 0..<10 {
+            do {
+                try train.readImage(index, into: buffer)
+                // A sample whose bytes survived must still read back exactly (never zeros).
+                let n = Fixtures.number(ofSample: train.sampleIDs[index])
+                var mismatches = 0
+                for y in 0..<height { for x in 0..<width { for c in 0..<3
+                    where buffer[(y * width + x) * 3 + c] != Fixtures.pixel(sample: n, y: y, x: x, c: c) { mismatches += 1 } } }
+                XCTAssertEqual(mismatches, 0, "sample \(index) read with wrong pixels")
+            } catch {
+                failures += 1
+                guard case let .unreadableSample("train", i, id, .readFailed(file, "images", _)) = error else {
+                    return XCTFail("\(error)")
+                }
+                XCTAssertEqual(i, index)
+                XCTAssertEqual(id, train.sampleIDs[index])
+                XCTAssertEqual(file, path)
+                XCTAssertTrue("\(error)".contains("truncated") && "\(error)".contains("sample '\(id)'"), "\(error)")
+            }
+        }
+        XCTAssertGreaterThanOrEqual(failures, 5, "the reads of the lost half of the shard fail")
+    }
+
+    /// Rewrites a shard with uncompressed images (data-prep's default), where a truncation leaves
+    /// no decompression error to notice, only missing bytes.
+    private func rewriteUncompressed(_ path: String) throws {
+        let copy = path + ".plain"
+        do {
+            let source = try HDF5File(path: path)
+            let target = try HDF5File(path: copy, mode: .create)
+            for name in ["format", "split"] { try target.writeAttribute(name, string: try source.readStringAttribute(name)) }
+            for name in ["format_version", "shard_index"] {
+                try target.writeAttribute(name, values: try source.readAttribute(name, as: Int64.self))
+            }
+            let images = try source.dataset("images")
+            let shape = images.shape
+            try target.createDataset("images", of: UInt8.self, shape: shape, chunk: [1] + shape.dropFirst())
+                .write(try images.read(as: UInt8.self))
+            for name in ["labels", "attrs/sex", "attrs/age_binary"] {
+                let dataset = try target.createDataset(name, of: Int64.self, shape: try source.dataset(name).shape)
+                try dataset.write(try source.dataset(name).read(as: Int64.self))
+                if name.hasPrefix("attrs/") {
+                    try dataset.writeAttribute("groups", strings: try source.dataset(name).readStringsAttribute("groups"))
+                }
+            }
+            for name in ["ids/sample", "ids/patient"] {
+                try target.createStringDataset(name, values: try source.dataset(name).readStrings())
+            }
+        }
+        XCTAssertEqual(rename(copy, path), 0)
     }
 }

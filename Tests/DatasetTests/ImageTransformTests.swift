@@ -119,4 +119,38 @@ final class ImageTransformTests: XCTestCase {
         let g = CropGeometry.resizeCenterCrop(height: 300, width: 450, resizeSize: 256, cropSize: 224)
         XCTAssertEqual([g.scaledHeight, g.scaledWidth, g.windowTop, g.windowLeft], [256, 384, 16, 80])
     }
+
+    /// `--augment flip` at the image's own size: the image itself (normalised), mirrored left-right
+    /// and top-bottom by independent coin flips, as torchvision's RandomHorizontalFlip and
+    /// RandomVerticalFlip; probability 0 (`--augment none`) never flips.
+    func testFlipsMirrorTheWholeImage() {
+        let identity = ImageTransform.evaluation(size: width, resizeSize: width, mean: [0, 0, 0],
+                                                 std: [1.0 / 255, 1.0 / 255, 1.0 / 255])
+        // The top width × width square of the source, unscaled, as the reference picture.
+        let square = CropGeometry(top: 0, left: 0, height: width, width: width, scaledHeight: width, scaledWidth: width,
+                                  windowTop: 0, windowLeft: 0, outputHeight: width, outputWidth: width, flip: false)
+        let plain = run(identity, square)
+        let flips = ImageTransform.flipping(size: width, probability: 0.5, mean: [0, 0, 0], std: [1.0 / 255, 1.0 / 255, 1.0 / 255])
+        var seen = Set<[Bool]>()
+        for sample in 0..<64 {
+            var generator = SeededRandom(seed: 7, 0, UInt64(sample))
+            let g = flips.geometry(height: width, width: width, using: &generator)
+            seen.insert([g.flip, g.verticalFlip])
+            let out = run(flips, g)
+            for c in 0..<3 {
+                for y in 0..<width {
+                    for x in 0..<width {
+                        let sy = g.verticalFlip ? width - 1 - y : y, sx = g.flip ? width - 1 - x : x
+                        XCTAssertEqual(out[(c * width + y) * width + x], plain[(c * width + sy) * width + sx], accuracy: 1e-3)
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(seen.count, 4, "all four flip combinations occur")
+        let none = ImageTransform.flipping(size: width, probability: 0, mean: [0, 0, 0], std: [1, 1, 1])
+        var generator = SeededRandom(seed: 1)
+        let g = none.geometry(height: height, width: width, using: &generator)
+        XCTAssertFalse(g.flip || g.verticalFlip)
+        XCTAssertEqual([g.outputHeight, g.outputWidth, g.height, g.width], [width, width, height, width], "the whole image, resized")
+    }
 }

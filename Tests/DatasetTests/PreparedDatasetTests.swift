@@ -131,9 +131,11 @@ final class PreparedDatasetTests: XCTestCase {
         }
     }
 
+    /// The fixture moves a sample from one group to another with a negative count (-1): the
+    /// manifest's own rule (counts >= 0) fails first, as in data-prep's checker.
     func testGroupCountsDisagree() throws {
-        try expectFailure("group_counts", ["manifest.json", "splits.test.group_counts.sex.by_class", "but the shards hold"]) {
-            if case .countsDisagree(_, "splits.test.group_counts.sex.by_class", _, _) = $0 { return true } else { return false }
+        try expectFailure("group_counts", ["manifest.json", "splits.test.group_counts.sex.by_class[0]", "integers >= 0", "[2, -1]"]) {
+            if case .invalidManifest(_, "splits.test.group_counts.sex.by_class[0]", _, _) = $0 { return true } else { return false }
         }
     }
 
@@ -185,7 +187,7 @@ final class PreparedDatasetTests: XCTestCase {
         let dataset = try PreparedDataset(directory: directory.path)  // metadata is intact
         XCTAssertNoThrow(try PreparedDataset(directory: Fixtures.tiny).readEveryImage())
         XCTAssertThrowsError(try dataset.readEveryImage()) { error in
-            guard case .unreadableShard(.readFailed(let file, "images", _)) = error as! DatasetError else { return XCTFail("\(error)") }
+            guard case .unreadableSample("val", _, _, .readFailed(let file, "images", _)) = error as! DatasetError else { return XCTFail("\(error)") }
             XCTAssertTrue(file.hasSuffix("val/shard-00000.h5"), file)
             XCTAssertTrue("\(error)".contains("may be damaged"), "\(error)")
         }
@@ -197,22 +199,41 @@ final class PreparedDatasetTests: XCTestCase {
             + #""normalization": {"mean": [0, 0, 0], "std": [1, 1, 1]}, "splits": {}}"#
         XCTAssertThrowsError(try DatasetManifest.decode(Array(text.utf8), file: "m.json")) { error in
             guard case let .invalidManifest(file, field, expected, _) = error as! DatasetError else { return XCTFail("\(error)") }
-            XCTAssertEqual([file, field, expected], ["m.json", "image.height", "an integer"])
+            XCTAssertEqual([file, field, expected], ["m.json", "image.height", "a positive integer"])
         }
         XCTAssertThrowsError(try DatasetManifest.decode(Array("{not json".utf8), file: "m.json")) { error in
             XCTAssertTrue("\(error)".hasPrefix("m.json: cannot read the dataset manifest (not valid JSON"), "\(error)")
         }
     }
 
-    func testExplicitAttributeOrderWins() throws {
+    func testAttributeOrderMustRepeatTheAttributesInFileOrder() throws {
         let text = try String(contentsOfFile: Fixtures.tiny + "/manifest.json", encoding: .utf8)
         func decode(order: String) throws -> DatasetManifest {
             let edited = "{\"attribute_order\": \(order)," + text.dropFirst()
             return try DatasetManifest.decode(Array(edited.utf8), file: "m.json")
         }
-        XCTAssertEqual(try decode(order: #"["age_binary", "sex"]"#).attributes.map(\.name), ["age_binary", "sex"])
-        XCTAssertThrowsError(try decode(order: #"["sex"]"#)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("m.json: field 'attribute_order': expected the names of 'attributes'"), "\(error)")
+        XCTAssertEqual(try decode(order: #"["sex", "age_binary"]"#).attributes.map(\.name), ["sex", "age_binary"])
+        for order in [#"["age_binary", "sex"]"#, #"["sex"]"#] {
+            XCTAssertThrowsError(try decode(order: order)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("m.json: field 'attribute_order': expected the attribute names in the order of 'attributes'"), "\(error)")
+            }
+        }
+    }
+
+    /// Valid JSON with a wrong value names the field and shows the value (not "not valid JSON").
+    func testNonIntegerCountsAndNonFiniteNumbersNameTheField() throws {
+        let text = try String(contentsOfFile: Fixtures.tiny + "/manifest.json", encoding: .utf8)
+        let cases: [(String, String, String, String)] = [
+            ("\"count\": 16,", "\"count\": 16.5,", "splits.train.count", "expected a positive integer, found 16.5"),
+            ("0.485", "NaN", "normalization.mean", "expected 3 finite numbers, found [NaN,"),
+        ]
+        for (original, replacement, field, words) in cases {
+            guard let range = text.range(of: original) else { return XCTFail("\(original) not in the fixture manifest") }
+            var edited = text
+            edited.replaceSubrange(range, with: replacement)
+            XCTAssertThrowsError(try DatasetManifest.decode(Array(edited.utf8), file: "m.json")) { error in
+                XCTAssertTrue("\(error)".contains("field '\(field)'") && "\(error)".contains(words), "\(error)")
+            }
         }
     }
 

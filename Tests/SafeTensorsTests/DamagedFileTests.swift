@@ -65,6 +65,7 @@ func classify(_ error: SafeTensorsError) -> (kind: String, file: String, tensor:
     case let .unsupportedConversion(file, tensor, _, _): return ("unsupportedConversion", file, tensor)
     case let .countMismatch(file, tensor, _, _): return ("countMismatch", file, tensor)
     case let .cannotWrite(file, _): return ("cannotWrite", file, nil)
+    case let .nonFinite(file, tensor, _, _): return ("nonFinite", file, tensor)
     }
 }
 

@@ -87,10 +87,10 @@ struct ReadingTests {
 
     @Test func missingFileAndFolder() {
         let missing = FixturePaths.path("no_such_file.safetensors")
-        #expect(throws: SafeTensorsError.cannotOpen(file: missing, reason: "No such file or directory")) {
+        #expect(throws: SafeTensorsError.cannotOpen(file: missing, reason: "no such file")) {
             try SafeTensorsFile(path: missing)
         }
-        #expect(throws: SafeTensorsError.cannotOpen(file: FixturePaths.folder.path, reason: "not a regular file")) {
+        #expect(throws: SafeTensorsError.cannotOpen(file: FixturePaths.folder.path, reason: "it is a directory, not a file")) {
             try SafeTensorsFile(path: FixturePaths.folder.path)
         }
     }

@@ -78,7 +78,7 @@ final class KernelGradientTests: XCTestCase {
         dx.zero(); dw.zero(); db.zero()
         LayerNorm.backward(inputGradient: dx.pointer, weightGradient: dw.pointer, biasGradient: db.pointer,
                            outputGradient: r.pointer, input: x.pointer, weight: w.pointer, mean: mean.pointer,
-                           rstd: rstd.pointer, rows: n, channels: c)
+                           rstd: rstd.pointer, rows: n, channels: c, partialSums: PartialSums())
         checkGradient("layernorm input", parameter: x, analytic: dx, loss: forward)
         checkGradient("layernorm weight", parameter: w, analytic: dw, loss: forward)
         checkGradient("layernorm bias", parameter: b, analytic: db, loss: forward)
@@ -105,7 +105,7 @@ final class KernelGradientTests: XCTestCase {
         dx.zero(); dw.zero(); db.zero()
         Linear.backward(inputGradient: dx.pointer, weightGradient: dw.pointer, biasGradient: db.pointer,
                         outputGradient: r.pointer, input: x.pointer, weight: w.pointer,
-                        rows: n, inFeatures: c, outFeatures: oc)
+                        rows: n, inFeatures: c, outFeatures: oc, partialSums: PartialSums())
         checkGradient("linear input", parameter: x, analytic: dx, loss: forward)
         checkGradient("linear weight", parameter: w, analytic: dw, loss: forward)
         checkGradient("linear bias", parameter: b, analytic: db, loss: forward)
@@ -232,7 +232,7 @@ final class KernelGradientTests: XCTestCase {
         let rows = 1000, cols = 3
         let m = Buffer(rows * cols, seed: 16), sums = Buffer(cols)
         sums.zero()
-        ColumnSum.accumulate(into: sums.pointer, matrix: m.pointer, rows: rows, columns: cols, stride: cols)
+        ColumnSum.accumulate(into: sums.pointer, matrix: m.pointer, rows: rows, columns: cols, stride: cols, partialSums: PartialSums())
         for j in 0..<cols {
             var s = 0.0
             for i in 0..<rows { s += Double(m[i * cols + j]) }

@@ -22,12 +22,18 @@ public enum TestSupport {
     /// runner, or `.build/debug/fairtune`.
     public static var fairtuneBinary: URL {
         if let path = ProcessInfo.processInfo.environment["FAIRTUNE_BIN"] { return URL(fileURLWithPath: path) }
+        return builtExecutable("fairtune")
+    }
+
+    /// An executable product built with the tests (`fairtune`, `fairtune-lock-check`, ...): the one
+    /// next to the test runner, or under `.build/debug`.
+    public static func builtExecutable(_ name: String) -> URL {
         let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         for dir in [runner.deletingLastPathComponent(), runner.deletingLastPathComponent().deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("fairtune")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
         }
-        return repositoryRoot.appendingPathComponent(".build/debug/fairtune")
+        return repositoryRoot.appendingPathComponent(".build/debug/\(name)")
     }
 
     /// What a finished process left.
@@ -72,16 +78,16 @@ public enum TestSupport {
         return url
     }
 
-    /// Whether `a` and `b` agree to `relativeTolerance` in the norm-wise sense ‖a−b‖ ≤ tol·max(‖b‖, tiny).
-    public static func normwiseClose(_ a: [Float], _ b: [Float], relativeTolerance: Double) -> (Bool, Double) {
+    /// ‖a − b‖ / ‖b‖, the norm-wise relative error (absolute when b is all zero): the one
+    /// tolerance measure of the tests that compare tensors with a reference.
+    public static func relativeError<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B) -> Double {
         precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
-        var diff = 0.0, ref = 0.0
-        for i in 0..<a.count {
-            let d = Double(a[i]) - Double(b[i])
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) {
+            let d = Double(x) - Double(y)
             diff += d * d
-            ref += Double(b[i]) * Double(b[i])
+            norm += Double(y) * Double(y)
         }
-        let relative = diff.squareRoot() / max(ref.squareRoot(), 1e-30)
-        return (relative <= relativeTolerance, relative)
+        return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
     }
 }

@@ -108,4 +108,53 @@ import Training
         defer { try? FileManager.default.removeItem(atPath: out) }
         #expect(throws: TrainingError.nothingToResume(directory: out)) { try trainer(settings(out: out, resume: true)).run() }
     }
+
+    /// config.json deleted: the checkpoint still carries the settings, so another --lr is refused
+    /// (naming the checkpoint), and the same settings resume and write config.json again.
+    @Test func theCheckpointAloneRefusesChangedSettings() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        #expect(try trainer(settings(out: out), stopAtStep: 3).run().ending == .stopped(signal: "a stop request on another rank"))
+        let files = RunFiles(directory: out)
+        try FileManager.default.removeItem(atPath: files.config)
+        let error = #expect(throws: TrainingError.self) { try trainer(settings(out: out, learningRate: 0.02)).run() }
+        #expect(error == .resumeMismatch(path: files.checkpoint, setting: "lr", recorded: "0.01", given: "0.02"))
+        #expect(try trainer(settings(out: out)).run().ending == .completed)
+        #expect(FileManager.default.fileExists(atPath: files.config))
+    }
+
+    /// Data prepared again between stop and resume is refused, naming what changed.
+    @Test func aResumeRefusesChangedData() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let data = base + "/data"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: TestSupport.fixtures("data/tiny").path, toPath: data)
+        var run = settings(out: base + "/run")
+        run.dataDirectory = data
+        #expect(try trainer(run, stopAtStep: 2).run().ending == .stopped(signal: "a stop request on another rank"))
+        let manifest = data + "/manifest.json"
+        try (String(contentsOfFile: manifest, encoding: .utf8) + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let error = #expect(throws: TrainingError.self) { try trainer(run).run() }
+        #expect(error?.description.contains("manifest.json differs") == true, "\(String(describing: error))")
+    }
+
+    /// A folder of the user's own files is never trained into.
+    @Test func aFolderThatIsNotARunIsRefused() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try "mine".write(toFile: out + "/metrics.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: TrainingError.notARunDirectory(directory: out, example: "metrics.jsonl")) { try trainer(settings(out: out)).run() }
+        #expect(try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8) == "mine")
+    }
+
+    /// An image size whose step cannot fit is refused with the estimate before any allocation.
+    @Test func anImpossibleImageSizeIsRefusedWithTheEstimate() throws {
+        var run = settings(out: FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path)
+        run.imageSize = 4096
+        let error = #expect(throws: TrainingError.self) { try trainer(run) }
+        #expect(error?.description.contains("needs up to") == true && error?.description.contains("image-size") == true,
+                "\(String(describing: error))")
+    }
 }

@@ -13,17 +13,6 @@ enum Fixtures {
 
     static func open(_ name: String) throws -> SafeTensorsFile { try SafeTensorsFile(path: path(name)) }
 
-    /// ‖a − b‖ / ‖b‖ (norm-wise relative error; absolute when b is all zero).
-    static func relativeError<A: Collection<Float>, B: Collection<Float>>(_ a: A, _ b: B) -> Double {
-        precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
-        var diff = 0.0, norm = 0.0
-        for (x, y) in zip(a, b) {
-            diff += Double(x - y) * Double(x - y)
-            norm += Double(y) * Double(y)
-        }
-        return norm > 0 ? (diff / norm).squareRoot() : diff.squareRoot()
-    }
-
     /// A temporary directory removed at the end of the test.
     static func temporaryDirectory(_ test: XCTestCase) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vit-tests-\(UUID().uuidString)")

@@ -1,6 +1,8 @@
 import Optimization
+import Training
 import SafeTensors
 import ViT
+import TestSupport
 import XCTest
 
 /// Two optimizer steps of the 4-block model with an auto_peft2 mask against torch.optim
@@ -9,9 +11,9 @@ final class OptimizerStepTests: XCTestCase {
     func runSteps(fixture: String, makeOptimizer: ([String: String]) throws -> Optimizer) throws {
         let expected = try Fixtures.open(fixture)
         let meta = expected.metadata
-        let model = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors")).model
         let method = try PEFTMethod(name: meta["method"]!)
-        let mask = try parseMask(meta["mask"]!, method: method, depth: model.config.depth)
+        let mask = try PEFTMask(meta["mask"]!, method: method, depth: model.config.depth).bits
         model.setTrainable(try TrainableSet(layout: model.layout, method: method, mask: mask))
         let groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: Double(meta["weight_decay"]!)!)
         XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.trainable.trainableCount)
@@ -27,7 +29,7 @@ final class OptimizerStepTests: XCTestCase {
         for (index, view) in model.layout.views.enumerated() {
             let ours = model.parameterValues(index)
             if model.trainable.contains(index) {
-                let error = Fixtures.relativeError(ours, try expected.floats("param.\(view.name)"))
+                let error = TestSupport.relativeError(ours, try expected.floats("param.\(view.name)"))
                 XCTAssertLessThan(error, 1e-5, "\(fixture) param.\(view.name)")
             } else {
                 XCTAssertEqual(ours, try original.floats(view.name), "\(fixture): frozen \(view.name) changed")
@@ -48,7 +50,7 @@ final class OptimizerStepTests: XCTestCase {
     }
 
     func testSeparateDecaysForNormsBiasesAndEmbeddings() throws {
-        let model = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors")).model
         let groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: 0.05, normWeightDecay: 0,
                                                      biasWeightDecay: 0, embeddingWeightDecay: 0)
         XCTAssertEqual(groups.reduce(0) { $0 + $1.count }, model.layout.count)

@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 @testable import ViT
+import TestSupport
 import XCTest
 
 /// Bad checkpoints and masks give errors that name the tensor or the bit; saving round-trips.
@@ -18,7 +19,7 @@ final class ViTInputErrorTests: XCTestCase {
     }
 
     func assertCheckpointError(_ path: String, mentions text: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try Checkpoint.load(path: path), file: file, line: line) { error in
+        XCTAssertThrowsError(try PretrainedWeights.load(path: path), file: file, line: line) { error in
             let message = String(describing: error)
             XCTAssertTrue(message.contains(text), "'\(message)' does not mention '\(text)'", file: file, line: line)
         }
@@ -37,7 +38,7 @@ final class ViTInputErrorTests: XCTestCase {
     }
 
     func testHeadReplacedWhenClassCountDiffers() throws {
-        let (model, report) = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors"), options: .init(classes: 7))
+        let (model, report) = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors"), options: .init(classes: 7))
         XCTAssertTrue(report.replacedHead)
         XCTAssertEqual(model.config.classes, 7)
         XCTAssertTrue(model.parameterValues(model.layout.headBias).allSatisfy { $0 == 0 })
@@ -45,7 +46,7 @@ final class ViTInputErrorTests: XCTestCase {
     }
 
     func testNewLoRAFactorsStartAtTheBaseModel() throws {
-        let (model, report) = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors"), options: .init(loraRank: 4))
+        let (model, report) = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors"), options: .init(loraRank: 4))
         XCTAssertTrue(report.initializedLoRA)
         let a0 = model.parameterValues(model.layout.blocks[0].loraA!), a1 = model.parameterValues(model.layout.blocks[1].loraA!)
         XCTAssertNotEqual(a0, a1, "blocks must not share their initial LoRA A")
@@ -54,7 +55,7 @@ final class ViTInputErrorTests: XCTestCase {
         // B = 0: the model computes exactly what the base weights do.
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         let expected = try Fixtures.open("sweep_io.safetensors").floats("logits")
-        XCTAssertLessThan(Fixtures.relativeError(model.logits(batch.images, batch: batch.batch), expected), 1e-4)
+        XCTAssertLessThan(TestSupport.relativeError(model.logits(batch.images, batch: batch.batch), expected), 1e-4)
     }
 
     func testHeadCountDefaultsToWidthOver64WithoutMetadata() throws {
@@ -64,17 +65,17 @@ final class ViTInputErrorTests: XCTestCase {
         var writer = SafeTensorsWriter()
         for t in source.tensors { writer.add(t.name, shape: t.shape, floats: try source.floats(t.name)) }
         try writer.write(to: path)
-        XCTAssertEqual(try Checkpoint.load(path: path).0.config.heads, 1)
+        XCTAssertEqual(try PretrainedWeights.load(path: path).model.config.heads, 1)
     }
 
     func testMaskErrors() throws {
-        XCTAssertThrowsError(try parseMask("0101", method: .parts4, depth: 4)) { error in
+        XCTAssertThrowsError(try PEFTMask("0101", method: .parts4, depth: 4).bits) { error in
             XCTAssertTrue(String(describing: error).contains("needs a mask of 16 bits"))
         }
-        XCTAssertThrowsError(try parseMask("01a1", method: .blockFull, depth: 4)) { error in
+        XCTAssertThrowsError(try PEFTMask("01a1", method: .blockFull, depth: 4).bits) { error in
             XCTAssertTrue(String(describing: error).contains("character 2 is 'a'"))
         }
-        XCTAssertThrowsError(try parseMask("1", method: .full, depth: 4))
+        XCTAssertThrowsError(try PEFTMask("1", method: .full, depth: 4).bits)
         XCTAssertThrowsError(try PEFTMethod(name: "tune_everything"))
         XCTAssertEqual(try PEFTMethod(name: "auto_peft2"), .parts4)
         XCTAssertEqual(try PEFTMethod(name: "block-parts4"), .parts4)
@@ -88,10 +89,10 @@ final class ViTInputErrorTests: XCTestCase {
     /// Frozen means free: nothing is kept when only the head trains, and a last-block mask keeps
     /// only that block's tensors.
     func testFrozenLayersKeepNoActivations() throws {
-        let model = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors")).model
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         func kept(_ method: PEFTMethod, _ mask: String?) throws -> Int {
-            let bits = try mask.map { try parseMask($0, method: method, depth: 4) }
+            let bits = try mask.map { try PEFTMask($0, method: method, depth: 4).bits }
             model.setTrainable(try TrainableSet(layout: model.layout, method: method, mask: bits))
             _ = try model.lossAndGradients(batch)
             return model.keptActivationFloats
@@ -104,10 +105,10 @@ final class ViTInputErrorTests: XCTestCase {
     }
 
     func testSaveAndLoadRoundTrip() throws {
-        let model = try Checkpoint.load(path: Fixtures.path("odd_weights.safetensors")).0
+        let model = try PretrainedWeights.load(path: Fixtures.path("odd_weights.safetensors")).model
         let path = try Fixtures.temporaryDirectory(self) + "/saved.safetensors"
-        try Checkpoint.save(model, to: path)
-        let again = try Checkpoint.load(path: path).0
+        try PretrainedWeights.save(model, to: path)
+        let again = try PretrainedWeights.load(path: path).model
         XCTAssertEqual(again.config, model.config)
         XCTAssertEqual(Array(again.parameters.buffer), Array(model.parameters.buffer))
     }

@@ -2,6 +2,7 @@ import Foundation
 import SafeTensors
 import Tensor
 @testable import ViT
+import TestSupport
 import XCTest
 
 /// The model against timm/PyTorch fixtures (`data-prep/fixtures/make_vit_fixtures.py`, reference
@@ -10,8 +11,8 @@ final class ViTReferenceTests: XCTestCase {
     static let logitTolerance = 1e-4
     static let gradientTolerance = 1e-3
 
-    func load(_ name: String, options: Checkpoint.Options = .init()) throws -> VisionTransformer {
-        try Checkpoint.load(path: Fixtures.path(name), options: options).0
+    func load(_ name: String, options: PretrainedWeights.Options = .init()) throws -> VisionTransformer {
+        try PretrainedWeights.load(path: Fixtures.path(name), options: options).model
     }
 
     func testForwardMatchesTimm() throws {
@@ -19,7 +20,7 @@ final class ViTReferenceTests: XCTestCase {
             let model = try load("\(config)_weights.safetensors")
             let io = try Fixtures.open("\(config)_io.safetensors")
             let batch = try FixtureBatch(io)
-            let error = Fixtures.relativeError(model.logits(batch.images, batch: batch.batch), try io.floats("logits"))
+            let error = TestSupport.relativeError(model.logits(batch.images, batch: batch.batch), try io.floats("logits"))
             XCTAssertLessThan(error, Self.logitTolerance, "\(config) logits")
         }
     }
@@ -44,7 +45,7 @@ final class ViTReferenceTests: XCTestCase {
             let loss = try model.lossAndGradients(batch, classWeights: weights, labelSmoothing: smoothing)
             XCTAssertEqual(Double(loss), Double(try io.floats("loss")[0]), accuracy: 1e-5 * max(1, Double(abs(loss))))
             for (index, view) in model.layout.views.enumerated() {
-                let error = Fixtures.relativeError(model.gradientValues(index), try io.floats("grad.\(view.name)"))
+                let error = TestSupport.relativeError(model.gradientValues(index), try io.floats("grad.\(view.name)"))
                 XCTAssertLessThan(error, Self.gradientTolerance, "\(config) grad.\(view.name)")
             }
         }
@@ -83,25 +84,25 @@ final class ViTReferenceTests: XCTestCase {
         let file = try Fixtures.open(fixture)
         let method = try PEFTMethod(name: file.metadata["method"]!)
         let maskText = file.metadata["mask"] ?? ""
-        let mask = maskText.isEmpty ? nil : try parseMask(maskText, method: method, depth: model.config.depth)
+        let mask = maskText.isEmpty ? nil : try PEFTMask(maskText, method: method, depth: model.config.depth).bits
         model.setTrainable(try TrainableSet(layout: model.layout, method: method, mask: mask))
         // Sentinel values in every gradient: frozen ones must keep them (nothing written).
         model.gradients.base.update(repeating: 7, count: model.gradients.count)
         let loss = try model.lossAndGradients(batch)
         XCTAssertEqual(loss, try file.floats("loss")[0], accuracy: 1e-5, fixture)
-        XCTAssertLessThan(Fixtures.relativeError(Array(model.lastLogits), try file.floats("logits")), Self.logitTolerance)
+        XCTAssertLessThan(TestSupport.relativeError(Array(model.lastLogits), try file.floats("logits")), Self.logitTolerance)
         for (index, view) in model.layout.views.enumerated() {
             let expected = file.info("grad.\(view.name)") != nil
             XCTAssertEqual(model.trainable.contains(index), expected, "\(fixture): \(view.name) trainable")
             if expected {
-                let error = Fixtures.relativeError(model.gradientValues(index), try file.floats("grad.\(view.name)"))
+                let error = TestSupport.relativeError(model.gradientValues(index), try file.floats("grad.\(view.name)"))
                 XCTAssertLessThan(error, Self.gradientTolerance, "\(fixture) grad.\(view.name)")
             } else {
                 XCTAssertTrue(model.gradientValues(index).allSatisfy { $0 == 7 }, "\(fixture): frozen \(view.name) written")
             }
         }
         let logits = model.logits(batch.images, batch: batch.batch)
-        XCTAssertLessThan(Fixtures.relativeError(logits, try file.floats("logits")), Self.logitTolerance, fixture)
+        XCTAssertLessThan(TestSupport.relativeError(logits, try file.floats("logits")), Self.logitTolerance, fixture)
     }
 
     func testLowPrecisionWeights() throws {
@@ -109,7 +110,7 @@ final class ViTReferenceTests: XCTestCase {
         for tag in ["bf16", "f16"] {
             let model = try load("sweep_weights_\(tag).safetensors")
             let expected = try Fixtures.open("sweep_io_\(tag).safetensors").floats("logits")
-            XCTAssertLessThan(Fixtures.relativeError(model.logits(batch.images, batch: batch.batch), expected),
+            XCTAssertLessThan(TestSupport.relativeError(model.logits(batch.images, batch: batch.batch), expected),
                               Self.logitTolerance, tag)
         }
     }
@@ -122,38 +123,38 @@ final class ViTReferenceTests: XCTestCase {
                 let ours = PositionEmbeddingResampling.resample(source, channels: 32, oldGrid: 4, newGrid: grid,
                                                                 antialias: antialias)
                 let expected = try file.floats("resampled.grid\(grid).\(antialias ? "aa" : "noaa")")
-                XCTAssertLessThan(Fixtures.relativeError(ours, expected), 1e-6, "grid \(grid) antialias \(antialias)")
+                XCTAssertLessThan(TestSupport.relativeError(ours, expected), 1e-6, "grid \(grid) antialias \(antialias)")
             }
         }
         // timm at image 48 loading the image-32 weights.
-        let (model, report) = try Checkpoint.load(path: Fixtures.path("sweep_weights.safetensors"),
+        let (model, report) = try PretrainedWeights.load(path: Fixtures.path("sweep_weights.safetensors"),
                                                   options: .init(imageSize: 48))
         XCTAssertEqual(report.resampledPositionEmbedding?.from, 4)
         XCTAssertEqual(report.resampledPositionEmbedding?.to, 6)
         let logits = model.logits(try file.floats("x48"), batch: 2)
-        XCTAssertLessThan(Fixtures.relativeError(logits, try file.floats("logits48")), Self.logitTolerance)
+        XCTAssertLessThan(TestSupport.relativeError(logits, try file.floats("logits48")), Self.logitTolerance)
     }
 
     func testLoRAMergedExportMatchesReference() throws {
         let model = try load("sweep_lora_weights.safetensors")
         XCTAssertEqual(model.layout.loraRank, 2)
         XCTAssertEqual(model.layout.loraAlpha, 4)
-        let merged = Checkpoint.mergedQKVWeights(model)
+        let merged = PretrainedWeights.mergedQKVWeights(model)
         let expected = try Fixtures.open("sweep_lora_merged.safetensors")
         for i in 0..<model.config.depth {
             let ours = try XCTUnwrap(merged[model.layout.blocks[i].qkvWeight])
-            XCTAssertLessThan(Fixtures.relativeError(ours, try expected.floats("merged.blocks.\(i).attn.qkv.weight")), 1e-6)
+            XCTAssertLessThan(TestSupport.relativeError(ours, try expected.floats("merged.blocks.\(i).attn.qkv.weight")), 1e-6)
         }
         // The exported file is a plain timm state dict giving the LoRA model's logits.
         let dir = try Fixtures.temporaryDirectory(self)
-        try Checkpoint.save(model, to: dir + "/merged.safetensors")
+        try PretrainedWeights.save(model, to: dir + "/merged.safetensors")
         let exported = try SafeTensorsFile(path: dir + "/merged.safetensors")
         XCTAssertFalse(exported.tensors.contains { $0.name.contains("lora") })
-        let plain = try Checkpoint.load(path: dir + "/merged.safetensors").0
+        let plain = try PretrainedWeights.load(path: dir + "/merged.safetensors").model
         XCTAssertEqual(plain.layout.loraRank, 0)
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         let expectedLogits = try Fixtures.open("sweep_method_lora.safetensors").floats("logits")
-        XCTAssertLessThan(Fixtures.relativeError(plain.logits(batch.images, batch: batch.batch), expectedLogits),
+        XCTAssertLessThan(TestSupport.relativeError(plain.logits(batch.images, batch: batch.batch), expectedLogits),
                           Self.logitTolerance)
     }
 }

@@ -236,7 +236,8 @@ def test_checkpoint_of_another_model_is_refused(data, tmp_path):
     result = subprocess.run([str(BINARY), "train", "--data", str(data), "--weights", str(ODD), "--attribute", "group",
                              "--tuning", "head", "--out", str(other), "--threads", "1"], capture_output=True, text=True)
     assert result.returncode == 1
-    assert "written for another model" in result.stderr, result.stderr
+    # The checkpoint records the settings it was trained with: the other weights are named first.
+    assert "checkpoint.safetensors records weights" in result.stderr and "odd_weights" in result.stderr, result.stderr
 
 
 def test_resume_with_a_changed_setting_names_it(data, tmp_path):
@@ -334,3 +335,23 @@ def test_normalization_overrides_the_manifest(data, tmp_path):
 def test_normalization_options_are_checked(data, tmp_path, extra, message):
     result = train(data, tmp_path / "run", "--tuning", "head", *extra, check=False)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_a_dataset_without_attributes_trains_without_attribute_and_augment_is_recorded(data, tmp_path):
+    """synthetic-source (the pretraining task) has no sensitive attribute: --attribute is optional
+    there, refused as missing where the dataset has attributes; --augment flip reaches config.json."""
+    source = tmp_path / "source"
+    subprocess.run([sys.executable, "-m", "fairtune_prep", "synthetic-source", "--out", str(source), "--train", "64",
+                    "--val", "32", "--test", "32", "--quiet"], check=True, cwd=ROOT)
+    run = tmp_path / "pretrain"
+    args = [str(BINARY), "train", "--data", str(source), "--weights", str(TINY), "--tuning", "full", "--epochs", "1",
+            "--batch-size", "16", "--augment", "flip", "--out", str(run), "--threads", "1", "--log-interval", "1000"]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((run / "config.json").read_text())
+    assert config["settings"]["augment"] == "flip" and config["settings"]["attributes"] == []
+    assert config["model"]["classes"] == 8
+    missing = subprocess.run([str(BINARY), "train", "--data", str(data), "--weights", str(TINY), "--tuning", "head",
+                              "--out", str(tmp_path / "no-attribute")], capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 1 and "name at least one with --attribute" in missing.stderr, missing.stderr
+    assert not (tmp_path / "no-attribute" / "config.json").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,7 +330,12 @@ def _require(cond: bool, where: str, field_: str, message: str) -> None:
 
 
 def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+    # A JSON number without a fractional part (16 and 16.0 alike, as every JSON reader sees them).
+    return (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())
+
+
+def _is_finite_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _is_name_list(x, min_len: int) -> bool:
@@ -370,8 +376,8 @@ def _check_manifest(m: object, where: str) -> None:
     _require(isinstance(norm, dict), where, "normalization", "expected an object")
     for key in ("mean", "std"):
         v = norm.get(key)
-        _require(isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v),
-                 where, f"normalization.{key}", "expected 3 numbers")
+        _require(isinstance(v, list) and len(v) == 3 and all(_is_finite_number(x) for x in v),
+                 where, f"normalization.{key}", f"expected 3 finite numbers, found {v!r}")
     _require(all(x > 0 for x in norm["std"]), where, "normalization.std", "expected positive numbers")
     splits = m.get("splits")
     _require(isinstance(splits, dict) and sorted(splits) == sorted(SPLITS), where, "splits",
@@ -449,7 +455,7 @@ def _check_shard(path: Path, rel: str, manifest: dict, split: str, index: int, e
                  read_images: bool, bar) -> tuple[np.ndarray, dict[str, np.ndarray], list[str], list[str]]:
     """Checks one shard and returns its labels, attrs and ids."""
     where = rel
-    _require(path.is_file(), where, "(file)", "missing")
+    _require(path.is_file(), where, "(file)", "missing or not a regular file")
     try:
         f = h5py.File(path, "r")
     except OSError as e:

@@ -3,7 +3,7 @@ import SafeTensors
 import Tensor
 
 /// Loading and saving timm ViT weights in safetensors format with timm's tensor names.
-public enum Checkpoint {
+public enum PretrainedWeights {
     /// What the loader may change relative to the file.
     public struct Options: Sendable {
         /// Attention heads; nil: the file's `num_heads` metadata, else width / 64 as in timm's models.
@@ -99,9 +99,13 @@ public enum Checkpoint {
     ///
     /// - Throws: `ViTError.checkpoint` naming the file and the tensor for a missing, extra or
     ///   wrong-shaped tensor (damaged files raise SafeTensors' errors, wrapped likewise).
-    public static func load(path: String, options: Options = Options()) throws(ViTError) -> (VisionTransformer, Report) {
+    public static func load(path: String, options: Options = Options()) throws(ViTError) -> (model: VisionTransformer, report: Report) {
         let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(path: path) } catch { throw .checkpoint(path: path, message: error.description) }
+        do {
+            file = try SafeTensorsFile(path: path)
+            // A NaN in the weights would show up only as a diverged loss; name the tensor instead.
+            try file.requireFinite()
+        } catch { throw .checkpoint(path: path, message: error.description) }
         let (config, fileImageSize, loraRank, loraAlpha) = try inferConfig(file, options: options)
         let layout = ParameterLayout(config: config, loraRank: loraRank, loraAlpha: loraAlpha)
         let model = VisionTransformer(layout: layout)

@@ -1,4 +1,5 @@
 import Optimization
+import ViT
 
 extension TrainableSet {
     /// The optimizer groups of the trainable tensors: contiguous runs of trainable views with the
