@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift build (which must emit no warnings), swift test, the multi-rank MPI
-# checks under mpirun, and the Python tests. Run `make test`, which sets up first.
+# checks under mpirun, the shell tests in Tests/mpi and Tests/slurm (on a one-node Slurm cluster
+# started here), and the Python tests. A shell test that cannot run on this machine prints why
+# and exits 77; it is counted and listed as skipped at the end. Run `make test`, which sets up first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .build
