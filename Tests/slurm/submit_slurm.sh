@@ -63,7 +63,8 @@ expect_job() {
   done
 }
 read -r prep search finetune report <<<"${ids[*]}"
-expect_job "$prep" "JobName=fairtune-held-prep" "Dependency=singleton(unfulfilled)" "NumTasks=1" "Reason=JobHeldUser"
+expect_job "$prep" "JobName=fairtune-held-prep" "Dependency=singleton(unfulfilled)" "NumTasks=1" "Reason=JobHeldUser" \
+  "WorkDir=$out"
 expect_job "$search" "JobName=fairtune-held-search" "ArrayTaskId=0-2%2" "ArrayTaskThrottle=2" \
   "Dependency=afterok:${prep}_*(unfulfilled)" "Requeue=1" "TimeLimit=00:10:00" "CPUs/Task=1"
 expect_job "$finetune" "JobName=fairtune-held-finetune" "Dependency=afterok:${prep}_*(unfulfilled),afterany:${search}_*(unfulfilled)" "Requeue=1"
