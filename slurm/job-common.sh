@@ -35,6 +35,7 @@ keep_early_signals
 # trap passes the signal on; srun passes it on to every task. Sets run_status to the exit status
 # (75 without running "$@" when a signal came before).
 run_status=0
+terminated=0
 run_forwarding() {
   local child seen again
   forwarded=0
@@ -48,7 +49,7 @@ run_forwarding() {
   # shellcheck disable=SC2064  # the child's pid is fixed now, on purpose
   trap "forwarded=\$((forwarded + 1)); echo 'job: USR1 received, passed on to the command'; kill -USR1 $child 2>/dev/null || true" USR1
   # shellcheck disable=SC2064
-  trap "forwarded=\$((forwarded + 1)); echo 'job: TERM received, passed on to the command'; kill -TERM $child 2>/dev/null || true" TERM
+  trap "forwarded=\$((forwarded + 1)); terminated=1; echo 'job: TERM received, passed on to the command'; kill -TERM $child 2>/dev/null || true" TERM
   run_status=0
   wait "$child" || run_status=$?
   # A wait cut short by a trap returns 128+signal while the command still runs: wait again
@@ -75,13 +76,20 @@ requeue_after_stop() {
   exit 75
 }
 
-# Runs "$@" as run_forwarding does and ends the job as its status says: 75 requeues, any other
-# non-zero status fails the job with that status.
+# Runs "$@" as run_forwarding does and ends the job as its status says: 75 after USR1 (the time
+# limit's warning, or a user's `scancel --signal=USR1`) requeues; 75 after TERM (scancel, a
+# preemption, the limit itself) ends the job, which Slurm requeues itself when it preempted it;
+# any other non-zero status fails the job with that status.
 run_or_requeue() {
   run_forwarding "$@"
   case "$run_status" in
     0) ;;
-    75) requeue_after_stop ;;
+    75)
+      if [ "$terminated" = 1 ] || [ "$early_signal" = TERM ]; then
+        echo "job: stopped by TERM with a checkpoint (exit 75); not requeued: submit again to continue"
+        exit 75
+      fi
+      requeue_after_stop ;;
     *) echo "job: '$*' failed with exit status $run_status" >&2; exit "$run_status" ;;
   esac
 }

@@ -4,7 +4,8 @@
 # - "limit": a 1-minute time limit with --signal=B:USR1@30, Slurm's own warning.
 # Each batch shell passes USR1 on through srun to the worker, which checkpoints and exits 75; the
 # task requeues itself with the same array index, runs again (restart 1) and the worker resumes.
-# A job waiting for the task with afterany starts only after the second run.
+# A job waiting for the task with afterany starts only after the second run. And a task stopped
+# by a plain scancel (TERM) checkpoints but is not requeued: the user meant it.
 # The worker is a stand-in with the signal behaviour of `fairtune study work`
 # (Tests/slurm/support/fairtune-standin); chain.sh checks the real worker's resume once the
 # command exists. Skips (exit 77) without a Slurm controller. About 40 s.
@@ -40,7 +41,10 @@ signal_job=$(submit_search signal --time=5 --signal=B:USR1@10)
 jobs+=("$signal_job")
 limit_job=$(submit_search limit --time=1 --signal=B:USR1@30)
 jobs+=("$limit_job")
+cancel_job=$(submit_search cancel --time=5 --signal=B:USR1@10)
+jobs+=("$cancel_job")
 signal_log=$work/signal/logs/fairtune-requeue-signal_${signal_job}_0.out
+cancel_log=$work/cancel/logs/fairtune-requeue-cancel_${cancel_job}_0.out
 # What slurm/submit's stage 2 does: wait (afterany) for the search array. It must start only
 # after the requeued task's second run, not when the first run ends in the requeue.
 after_job=$(sbatch --parsable --job-name=fairtune-requeue-after --dependency="afterany:$signal_job" \
@@ -49,6 +53,9 @@ after_job=${after_job%%;*}
 jobs+=("$after_job")
 for _ in $(seq 60); do grep -q "stand-in worker: working" "$signal_log" 2>/dev/null && break; sleep 0.5; done
 scancel --signal=USR1 --batch "${signal_job}_0"
+# The third task starts once the first has ended (two CPUs); then a plain scancel stops it.
+for _ in $(seq 120); do grep -q "stand-in worker: working" "$cancel_log" 2>/dev/null && break; sleep 0.5; done
+scancel "$cancel_job"
 wait_for_jobs 120 "${jobs[@]}"
 
 # $1: the case; $2: its job id.
@@ -70,4 +77,11 @@ check limit "$limit_job"
 [ "$(job_states "$after_job")" = "$after_job COMPLETED 0 0:0" ] ||
   { echo "FAIL: a job waiting (afterany) for the requeued task started before its second run ended" >&2; exit 1; }
 echo "ok: a job waiting for the task (afterany) starts after its second run"
+cancel_state=$(job_states "$cancel_job")
+if [[ $cancel_state != "${cancel_job}_0 CANCELLED 0 "* ]] || ! grep -q "not requeued" "$cancel_log"; then
+  echo "FAIL: a cancelled task was requeued or did not say so (job: $cancel_state)" >&2
+  cat "$cancel_log" >&2
+  exit 1
+fi
+echo "ok: scancel (TERM) stops a task for good: the worker checkpoints and the task is not requeued"
 jobs=()
