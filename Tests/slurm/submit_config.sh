@@ -3,7 +3,8 @@
 # overriding an earlier one, relative paths, a path with blanks and shell characters) gives
 # exactly the committed commands (Tests/slurm/expected/dry-run.txt, machine paths replaced by
 # <repo> and <work>), and those commands, run by bash, hand sbatch the values unchanged; every
-# bad config is refused with its file, line and key named, and no sbatch is run.
+# bad config is refused with its file, line and key named, and no sbatch is run; config.example
+# documents exactly the keys submit knows and is itself a good config.
 # Regenerate the expectation after a deliberate change: UPDATE_EXPECTED=1 Tests/slurm/submit_config.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -73,6 +74,15 @@ grep -qxF -- "--output=$out/logs/%x_%A_%a.out" "$work/calls" || { echo "FAIL: th
 grep -qxF -- "--dependency=afterok:100" "$work/calls" || { echo "FAIL: the search job does not wait for prep's id" >&2; exit 1; }
 rm -f "$work/calls"
 
+# slurm/config.example documents every key submit knows, and is itself a good config once its
+# weights (a placeholder path) exist.
+example_keys=$(sed -n 's/^\([A-Z_]*\)=.*/\1/p' "$root/slurm/config.example" | sort -u)
+known_keys=$(sed -n '/^declare -A kind=(/,/^)/p' "$root/slurm/submit" | grep -o '\[[A-Z_]*\]' | tr -d '[]' | sort -u)
+[ "$example_keys" = "$known_keys" ] ||
+  { echo "FAIL: config.example and submit disagree on the keys:" >&2; diff <(echo "$example_keys") <(echo "$known_keys") >&2; exit 1; }
+{ cat "$root/slurm/config.example"; echo "WEIGHTS=$weights"; echo "FAIRTUNE=$work/tools/fairtune"; echo "PYTHON=$work/tools/python"; } >"$work/example.conf"
+"$root/slurm/submit" --dry-run "$work/example.conf" >/dev/null || { echo "FAIL: config.example is not a good config" >&2; exit 1; }
+
 # Bad configs: each line is "text to append to a copy of the good config|expected message".
 bad_cases=(
   "TRIALS=ten|line 25: TRIALS: expected a whole number of at least 1, got: ten"
@@ -123,4 +133,4 @@ fi
 status=0
 "$root/slurm/submit" 2>/dev/null || status=$?
 [ "$status" -eq 2 ] || { echo "FAIL: no config given: exit $status, expected 2" >&2; exit 1; }
-echo "ok: the dry run matches its expectation and quotes every value; ${#bad_cases[@]} bad configs refused by file, line and key"
+echo "ok: the dry run matches its expectation and quotes every value; config.example documents every key; ${#bad_cases[@]} bad configs refused by file, line and key"
