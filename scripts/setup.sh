@@ -12,6 +12,7 @@ DEB_PACKAGES=(
   libmpich-dev mpich              # the MPICH build test; Open MPI stays the default mpirun/mpicc
                                   # (Debian's alternatives rank it 50, MPICH 40)
   libopenblas-dev                 # GEMM
+  shellcheck                      # the tests check the shell scripts (slurm/, Tests/, scripts/)
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -7,12 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
     echo "skipped: no slurm"
-    exit 0
+    exit 77
 fi
 check=${1:-$root/.build-mpich/debug/fairtune-mpi-check}
 if [ ! -x "$check" ]; then
     echo "skipped: no MPICH build ($check)"
-    exit 0
+    exit 77
 fi
 check=$(realpath "$check")
 mkdir -p "$root/.build"

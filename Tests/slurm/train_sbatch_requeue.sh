@@ -2,14 +2,14 @@
 # slurm/train.sbatch as a user submits it: a 2-rank tiny run that gets the time-limit signal
 # (`scancel -s USR1 -b`, what `--signal=B:USR1@300` sends) checkpoints, requeues itself, resumes,
 # and ends with exactly the weights and validation metrics of an uninterrupted `mpirun -n 2` run.
-# Needs a running Slurm (e.g. `bash scripts/slurm-local.sh start`); without one it prints
-# "skipped: no slurm" and exits 0.
+# Needs a running Slurm (e.g. `slurm/local-cluster start`); without one it prints
+# "skipped: no slurm" and exits 77 (counted as a skip).
 # Usage: Tests/slurm/train_sbatch_requeue.sh [path/to/fairtune]   (default .build/release/fairtune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
     echo "skipped: no slurm"
-    exit 0
+    exit 77
 fi
 binary=$(realpath "${1:-$root/.build/release/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # A tiny 2-rank `fairtune train` launched by `srun --mpi=pmix -n 2` inside `sbatch --wait` must end
 # with exactly the weights and validation metrics of the same run under `mpirun -n 2`.
-# Needs a running Slurm (e.g. `bash scripts/slurm-local.sh start`); without one it prints
-# "skipped: no slurm" and exits 0.
+# Needs a running Slurm (e.g. `slurm/local-cluster start`); without one it prints why and exits
+# 77 (a skip).
 # Usage: Tests/slurm/train_srun.sh [path/to/fairtune]   (default .build/release/fairtune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
-    echo "skipped: no slurm"
-    exit 0
+    echo "skipped: no Slurm controller answers (start one with slurm/local-cluster start)"
+    exit 77
 fi
 binary=$(realpath "${1:-$root/.build/release/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}
