@@ -69,6 +69,15 @@ rm -rf "$out/finetune"
 $bin finetune --study "$out/study/study.log" --out "$out/finetune" --seeds "$seeds" --baselines fullft,linear \
     --bootstrap "$bootstrap" --threads 2
 
+first_seed=${seeds%%,*}
+stage "full fine-tuning, seed $first_seed: per-group AUC on its own training data, then on test"
+echo "(fair or even minority-favoured on the data it memorised, not on held-out data: the gap FairTune targets)"
+for split in train test; do
+  echo "-- $split split"
+  $bin metrics --predictions "$out/finetune/fullft/seed-$first_seed/predictions-$split.csv" --group-column group \
+      | grep -E "^(group  |overall|  majority|  minority|  worst-group)"
+done
+
 stage "report"
 rm -rf "$out/report"
 $bin report --study "$out/study/study.log" --finetune "$out/finetune" --out "$out/report"
