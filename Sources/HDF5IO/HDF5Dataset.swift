@@ -51,7 +51,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
             guard chunk.count == offset.count, !count.contains(0) else { return 0 }
             // Every chunk the selection touches, as an odometer over chunk-aligned coordinates.
             let first = zip(offset, chunk).map { ($0 / $1) * $1 }
-            let last = zip(zip(offset, count), chunk).map { pair, size in ((pair.0 + pair.1 - 1) / size) * size }
+            let last = zip(offset.indices, chunk).map { axis, size in ((offset[axis] + count[axis] - 1) / size) * size }
             var coordinate = first
             var end = 0
             while true {
@@ -237,8 +237,8 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
     private func selection(offset: [Int], count: [Int], bufferCount: Int) throws(HDF5Error) -> (hid_t, hid_t) {
         let s = shape
         let fits = offset.count == s.count && count.count == s.count
-            && zip(zip(offset, count), s).allSatisfy { pair, extent in
-                pair.0 >= 0 && pair.1 >= 0 && pair.0 + pair.1 <= extent
+            && s.indices.allSatisfy { axis in
+                offset[axis] >= 0 && count[axis] >= 0 && offset[axis] + count[axis] <= s[axis]
             }
         guard fits else { throw .outOfBounds(file: file.path, path: objectPath, offset: offset, count: count, shape: s) }
         let total = count.reduce(1, *)

@@ -76,23 +76,23 @@ public final class DataParallelStep {
         if waitsBeforeReduce { try world.barrier() }
         let reduceStart = Date()
         fused.pack(from: model.gradients.base)
-        fused.setScalar(Scalar.lossSum.rawValue, Float(loss.sum))
-        fused.setScalar(Scalar.weightSum.rawValue, Float(loss.weightSum))
-        fused.setScalar(Scalar.stop.rawValue, stopRequested() ? 1 : 0)
-        fused.setScalar(Scalar.nonFinite.rawValue, loss.sum.isFinite ? 0 : 1)
+        setScalar(.lossSum, Float(loss.sum))
+        setScalar(.weightSum, Float(loss.weightSum))
+        setScalar(.stop, stopRequested() ? 1 : 0)
+        setScalar(.nonFinite, loss.sum.isFinite ? 0 : 1)
         try world.allReduceSum(fused.storage)
-        let globalWeight = fused.scalar(Scalar.weightSum.rawValue)
+        let globalWeight = scalar(.weightSum)
         fused.unpack(into: model.gradients.base, scale: globalWeight > 0 ? 1 / globalWeight : 0)
         let allreduceSeconds = Date().timeIntervalSince(reduceStart)
-        let globalLoss = Double(fused.scalar(Scalar.lossSum.rawValue)) / Double(max(globalWeight, .leastNormalMagnitude))
+        let globalLoss = Double(scalar(.lossSum)) / Double(max(globalWeight, .leastNormalMagnitude))
 
         // The same clip, check and update on every rank.
         let gradients = model.gradients.buffer
         let norm = clipGradNorm.map { GradientClipping.clipByTotalNorm(gradients, groups: groups, maxNorm: $0) }
             ?? GradientClipping.totalNorm(UnsafeBufferPointer(gradients), groups: groups)
-        var result = Result(loss: globalLoss, gradientNorm: norm, stopRequested: fused.scalar(Scalar.stop.rawValue) > 0,
+        var result = Result(loss: globalLoss, gradientNorm: norm, stopRequested: scalar(.stop) > 0,
                             allreduceSeconds: allreduceSeconds, divergence: nil)
-        if fused.scalar(Scalar.nonFinite.rawValue) > 0 || !globalLoss.isFinite || !norm.isFinite {
+        if scalar(.nonFinite) > 0 || !globalLoss.isFinite || !norm.isFinite {
             result.divergence = divergenceDetail(loss: globalLoss)
             return result
         }
@@ -100,6 +100,10 @@ public final class DataParallelStep {
                        groups: groups, learningRate: learningRate)
         return result
     }
+
+    private func scalar(_ which: Scalar) -> Float { fused.scalar(which.rawValue) }
+
+    private func setScalar(_ which: Scalar, _ value: Float) { fused.setScalar(which.rawValue, value) }
 
     /// Names the first non-finite gradient's tensor, or the loss.
     private func divergenceDetail(loss: Double) -> String {
