@@ -35,8 +35,9 @@ enum TrainOptions {
         .value("warmup-method", "NAME", "linear (ramp from F·lr) or constant (F·lr throughout; the reference's default)", default: "linear"),
         .value("warmup-start-factor", "F", "warmup: first epoch's fraction of the base rate (constant: every warmup epoch's)", default: "0.01"),
         .value("label-smoothing", "EPS", "label smoothing of the loss", default: "0"),
-        .value("augment", "NAME", "training augmentation: reference (RandomResizedCrop 0.08-1 + horizontal flip), "
-            + "flip (horizontal and vertical flips of the whole image) or none", default: "reference"),
+        .value("augment", "NAME", "training augmentation: reference (RandomResizedCrop 0.08-1 + horizontal flip; evaluation "
+            + "resizes to size/0.875 and centre-crops), flip (horizontal and vertical flips of the whole image) or none "
+            + "(with flip and none, evaluation sees the whole image too)", default: "reference"),
         .value("clip-grad-norm", "MAX", "clip the gradients' total 2-norm to MAX (default: no clipping)"),
         .value("mean", "R,G,B", "per-channel mean applied to pixel/255, with --std (default: the dataset manifest's)"),
         .value("std", "R,G,B", "per-channel standard deviation, with --mean (default: the dataset manifest's)"),

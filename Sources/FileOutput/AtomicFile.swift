@@ -21,7 +21,7 @@ public enum AtomicFile {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = "\(folder.isEmpty ? "" : folder)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = "\(folder.isEmpty ? "" : folder)/.\(base).tmp-\(temporaryOwner)-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw WriteError(reason: "creating temporary file \(temporary): \(errorText())")
@@ -46,6 +46,42 @@ public enum AtomicFile {
             _ = fsync(folderDescriptor)
             close(folderDescriptor)
         }
+    }
+
+    /// This process as temporary names record it: `HOST-PID` (the host, because a run folder on a
+    /// shared file system is written from many nodes).
+    static var temporaryOwner: String { "\(hostName)-\(getpid())" }
+
+    static let hostName: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        // Dashes separate the name's fields; a host name's own become underscores.
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(name.map { $0 == "-" ? "_" : $0 })
+    }()
+
+    /// Removes the temporary files in `folder` that a writer killed before its rename left behind:
+    /// those of this host whose process is gone. Another host's are left alone (its process may
+    /// live). - Returns: the names removed.
+    @discardableResult
+    public static func removeAbandonedTemporaries(in folder: String) -> [String] {
+        guard let directory = opendir(folder) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix(".") { names.append(name) }
+        }
+        closedir(directory)
+        var removed: [String] = []
+        for name in names {
+            guard let range = name.ranges(of: ".tmp-\(hostName)-").last else { continue }
+            let rest = name[range.upperBound...]
+            guard let pid = Int32(rest.prefix { $0.isNumber }), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            if unlink(folder + "/" + name) == 0 { removed.append(name) }
+        }
+        return removed
     }
 
     /// Writes `bytes` as the whole new content of `path`, atomically.

@@ -1,5 +1,6 @@
 import Dataset
 import Distributed
+import FileOutput
 import Foundation
 import Metrics
 import JSON
@@ -148,7 +149,12 @@ public final class Trainer {
         }
         trainLoader = BatchLoader(split: trainSplit, transform: augmentation, batchSize: localBatch, seed: settings.seed,
                                   workers: settings.workers)
-        let evalTransform = ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)
+        // The reference's evaluation (resize to size/0.875, centre crop) goes with its crop augmentation;
+        // with flips or none the model sees whole images, so it is evaluated on whole images too
+        // (a centre crop would cut away what it trained on, such as a corner marker at 32 x 32).
+        let evalTransform = settings.augmentation == .reference
+            ? ImageTransform.evaluation(size: size, mean: norm.mean, std: norm.std)
+            : ImageTransform.flipping(size: size, probability: 0, mean: norm.mean, std: norm.std)
         let (batch, workers) = (localBatch, settings.workers)
         evalLoader = { split in BatchLoader(split: split, transform: evalTransform, batchSize: batch, workers: workers) }
     }
@@ -209,6 +215,9 @@ public final class Trainer {
             do {
                 try files.create()
                 lock = try RunDirectoryLock(directory: files.directory)
+                for name in AtomicFile.removeAbandonedTemporaries(in: files.directory) {
+                    say("removed \(name), left by a run that was killed while writing it")
+                }
             } catch { failure = error }
         }
         var failed = [failure == nil ? 0.0 : 1.0]

@@ -12,6 +12,7 @@ import os
 import pathlib
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -348,6 +349,30 @@ def test_a_stop_at_the_first_moment_is_exit_75(data, tmp_path):
     assert process.returncode == 75, stderr
     assert "SIGUSR1" in stderr or "SIGUSR1" in (out / "result.json").read_text()
     assert_nothing_half_written(out)
+
+
+# MARK: - 12. Temporaries of killed writers are removed
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_run(data, tmp_path):
+    out = tmp_path / "run"
+    stopped_run(data, out)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    host = socket.gethostname().replace("-", "_")
+    leftover = out / f".checkpoint.safetensors.tmp-{host}-{dead.pid}-1234"
+    leftover.write_bytes(b"\0" * 1000)
+    process = subprocess.Popen([str(BINARY), "train", "--data", str(data), "--weights", str(WEIGHTS), "--attribute",
+                                "group", "--out", str(out), "--tuning", "full", "--epochs", "200", "--batch-size", "8",
+                                "--threads", "1", "--log-interval", "1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.time() + 60
+    while leftover.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGUSR1)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 75, stderr
+    assert not leftover.exists() and f"removed {leftover.name}" in stdout, stdout
 
 
 # MARK: - 13. A stopped multi-shard run closes its HDF5 handles once
