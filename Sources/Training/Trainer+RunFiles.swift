@@ -26,6 +26,9 @@ extension Trainer {
             ("attributes", .object(m.attributes.map { ($0.name, .array($0.groups.map { .string($0) })) })),
             ("splits", .object(dataset.splits.map { ($0.name, .number(Double($0.count))) })),
             ("image", .string("\(m.image.height)x\(m.image.width)")),
+            ("normalization", .object([("mean", .array(normalization.mean.map { .number($0) })),
+                                       ("std", .array(normalization.std.map { .number($0) })),
+                                       ("source", .string(normalization.source))])),
         ])
         return .object([
             ("format", .string("fairtune-run-config")),

@@ -45,8 +45,9 @@ extension Trainer {
     /// The pretrained weights with a fresh head of the task's classes (seeded) and the trainable
     /// set of the settings.
     static func loadModel(_ settings: TrainingSettings, classes: Int, trainSplit: DatasetSplit,
-                          warn: (String) -> Void) throws -> (model: VisionTransformer, trainableFingerprint: String) {
-        let (model, _) = try PretrainedWeights.load(path: settings.weightsPath, options: .init(
+                          warn: (String) -> Void) throws
+        -> (model: VisionTransformer, trainableFingerprint: String, normalization: (mean: [Double], std: [Double])?) {
+        let (model, report) = try PretrainedWeights.load(path: settings.weightsPath, options: .init(
             heads: settings.heads, imageSize: settings.imageSize, classes: classes,
             loraRank: settings.method == .lora ? settings.loraRank : 0,
             loraAlpha: settings.method == .lora ? settings.loraAlpha : nil, seed: settings.seed))
@@ -65,7 +66,7 @@ extension Trainer {
                 + "takes \(size)x\(size); the transforms resize them, but a size this different loses detail or wastes compute")
         }
         let fingerprint = TrainingCheckpoint.fingerprint(method: settings.method, mask: maskBits, trainable: trainable)
-        return (model, fingerprint)
+        return (model, fingerprint, report.normalization)
     }
 
     /// `--class-weights`: none, inverse frequency of the training split, or one weight per class.

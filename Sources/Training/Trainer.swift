@@ -82,6 +82,8 @@ public final class Trainer {
     /// Optimizer steps per epoch (the last partial global batch is dropped).
     public let stepsPerEpoch: Int
     let trainableFingerprint: String
+    /// The normalisation in use and where it came from (config.json records both).
+    let normalization: (mean: [Double], std: [Double], source: String)
     /// What every checkpoint records to prove a resume continues this run (`RunFingerprints`).
     let settingsFingerprint: JSONValue
     let datasetFingerprint: JSONValue
@@ -140,7 +142,11 @@ public final class Trainer {
         }
         try Self.checkMemory(model: model, localBatch: localBatch, settings: settings)
         let size = model.config.imageSize
-        let norm = settings.normalization ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
+        // --mean/--std, else what the pretrained weights record, else the dataset manifest's.
+        let norm = settings.normalization ?? setup.normalization
+            ?? (dataset.manifest.normalization.mean, dataset.manifest.normalization.std)
+        normalization = (mean: norm.mean, std: norm.std,
+                         source: settings.normalization != nil ? "--mean/--std" : setup.normalization != nil ? "weights" : "manifest")
         let augmentation: ImageTransform
         switch settings.augmentation {
         case .reference: augmentation = .training(size: size, mean: norm.mean, std: norm.std)

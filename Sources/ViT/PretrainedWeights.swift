@@ -36,9 +36,27 @@ public enum PretrainedWeights {
 
     /// What `load` did besides copying tensors, for the log.
     public struct Report: Sendable {
+        /// The per-channel mean and std the weights expect (images scaled to [0, 1]), when the file
+        /// records them (`mean`, `std` metadata as "R,G,B", written by `fairtune_prep weights`).
+        public var normalization: (mean: [Double], std: [Double])?
         public var replacedHead = false
         public var resampledPositionEmbedding: (from: Int, to: Int)?
         public var initializedLoRA = false
+    }
+
+    /// The `mean` and `std` metadata: both or neither, three finite numbers each, stds positive.
+    static func recordedNormalization(_ file: SafeTensorsFile) throws(ViTError) -> (mean: [Double], std: [Double])? {
+        let meanText = file.metadata["mean"], stdText = file.metadata["std"]
+        guard meanText != nil || stdText != nil else { return nil }
+        func channels(_ key: String, _ text: String?, positive: Bool) throws(ViTError) -> [Double] {
+            let values = (text ?? "").split(separator: ",", omittingEmptySubsequences: false).compactMap { Double($0) }
+            guard values.count == 3, values.allSatisfy({ $0.isFinite && (!positive || $0 > 0) }) else {
+                throw .checkpoint(path: file.path, message: "metadata '\(key)' is '\(text ?? "absent")'; expected three "
+                    + "comma-separated \(positive ? "positive " : "")numbers (R,G,B), as fairtune_prep weights writes")
+            }
+            return values
+        }
+        return (try channels("mean", meanText, positive: false), try channels("std", stdText, positive: true))
     }
 
     /// Reads the architecture from the tensor shapes of `file`.
@@ -110,6 +128,7 @@ public enum PretrainedWeights {
         let layout = ParameterLayout(config: config, loraRank: loraRank, loraAlpha: loraAlpha)
         let model = VisionTransformer(layout: layout)
         var report = Report()
+        report.normalization = try recordedNormalization(file)
         var freshLoRA = Set<Int>()
         let fileNames = Set(file.tensors.map(\.name))
         for name in fileNames where layout.index(of: name) == nil {

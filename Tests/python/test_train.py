@@ -355,3 +355,36 @@ def test_a_dataset_without_attributes_trains_without_attribute_and_augment_is_re
                               "--out", str(tmp_path / "no-attribute")], capture_output=True, text=True, timeout=600)
     assert missing.returncode == 1 and "name at least one with --attribute" in missing.stderr, missing.stderr
     assert not (tmp_path / "no-attribute" / "config.json").exists()
+
+
+def with_metadata(source, target, **entries):
+    """A copy of a safetensors file with `entries` added to its __metadata__ (offsets are relative
+    to the data, so only the header changes)."""
+    raw = pathlib.Path(source).read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header.setdefault("__metadata__", {}).update(entries)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    pathlib.Path(target).write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n:])
+
+
+def test_the_weights_recorded_mean_and_std_are_used_unless_given(data, tmp_path):
+    """`fairtune_prep weights` records timm's pretrained_cfg mean/std in the file; train uses them
+    over the manifest's, and --mean/--std over both; config.json says which."""
+    weights = tmp_path / "weights.safetensors"
+    with_metadata(TINY, weights, mean="0.5,0.5,0.5", std="0.5,0.5,0.5")
+    args = [str(BINARY), "train", "--data", str(data), "--weights", str(weights), "--attribute", "group",
+            "--tuning", "head", "--epochs", "1", "--batch-size", "64", "--threads", "1"]
+    subprocess.run(args + ["--out", str(tmp_path / "a")], check=True, capture_output=True, timeout=300)
+    recorded = json.loads((tmp_path / "a/config.json").read_text())["data"]["normalization"]
+    assert recorded == {"mean": [0.5] * 3, "std": [0.5] * 3, "source": "weights"}
+    subprocess.run(args + ["--out", str(tmp_path / "b"), "--mean", "0.4,0.4,0.4", "--std", "0.2,0.2,0.2"], check=True,
+                   capture_output=True, timeout=300)
+    recorded = json.loads((tmp_path / "b/config.json").read_text())["data"]["normalization"]
+    assert recorded["source"] == "--mean/--std" and recorded["std"] == [0.2] * 3
+    broken = tmp_path / "broken.safetensors"
+    with_metadata(TINY, broken, mean="0.5,0.5", std="0.5,0.5,0.5")
+    result = subprocess.run([*args[:5], str(broken), *args[6:], "--out", str(tmp_path / "c")], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1 and "metadata 'mean'" in result.stderr and str(broken) in result.stderr, result.stderr
