@@ -2,6 +2,7 @@ import Arguments
 import Distributed
 import Foundation
 import Metrics
+import StudyRunner
 import Tensor
 import Training
 
@@ -70,7 +71,8 @@ private func finetunePlan(_ args: ParsedArguments, setup: StudySetup) throws -> 
         throw StudySetupError(path: setup.path, message: "the stored training arguments have no valid --tuning")
     }
     let fairtune = FinetunePlan.Method(name: "fairtune", tuning: tuning.rawValue, mask: StudySetup.mask(of: trial), rates: [rate],
-                                       trial: trial.number)
+                                       trial: trial.number,
+                                       headMultiplier: trial.param(StudyConfiguration.headMultiplierParameter).map { "\($0)" })
     let baselines = try FinetunePlan.parseBaselines(try args.requiredString("baselines"), rates: try args.requiredString("baseline-lrs"))
     return FinetunePlan(out: try args.requiredString("out"), seeds: try FinetunePlan.parseSeeds(try args.requiredString("seeds")),
                         methods: [fairtune] + baselines)
@@ -115,6 +117,7 @@ struct FinetuneRunner {
         var replacing: [(name: String, value: String?)] = [("tuning", method.tuning), ("lr", rate), ("seed", String(run.seed)),
                                                            ("out", directory), ("test", nil), ("train-metrics", nil)]
         if let mask = method.mask { replacing.append(("mask", mask)) }
+        if let multiplier = method.headMultiplier { replacing.append(("head-lr-multiplier", multiplier)) }
         if let threads { replacing.append(("threads", String(threads))) }
         let stored = TrainOptions.arguments(trainArguments, removing: ["mask"])
         if world.isRoot { print("== \(run.label): \(directory)"); fflush(nil) }

@@ -18,6 +18,8 @@ struct FinetunePlan {
         let rates: [String]
         /// The study trial it retrains (FairTune only).
         let trial: Int?
+        /// `--head-lr-multiplier` of its runs (FairTune, when the study searched it).
+        var headMultiplier: String? = nil
         var hasGrid: Bool { rates.count > 1 }
     }
 

@@ -44,7 +44,8 @@ let studyCreateCommand = Command(CommandSpec(
     print("created study \"\(name)\" in \(path): \(settings.finishedTrialsWanted) finished trials wanted, objective "
         + configuration.objectives.map(\.rawValue).joined(separator: ", ") + " on '\(configuration.objectiveAttribute)'")
     print("search space: " + (configuration.maskLength > 0 ? "Mask Idx 0...\(configuration.maskLength - 1) in {0, 1}, " : "")
-        + "lr log-uniform in [\(configuration.lrRange.low), \(configuration.lrRange.high)]")
+        + "lr log-uniform in [\(configuration.lrRange.low), \(configuration.lrRange.high)]"
+        + (configuration.headMultiplierRange.map { ", head_lr_multiplier log-uniform in [\($0.low), \($0.high)]" } ?? ""))
     print("start workers with: fairtune study work --study \(path)")
     return ExitStatus.success
 }
@@ -76,7 +77,8 @@ private func studyConfiguration(_ args: ParsedArguments, checkDirectory: String)
         sampler: .init(rawValue: try args.choice("sampler", StudyConfiguration.SamplerKind.allCases.map(\.rawValue))!)!,
         startupTrials: try args.int("startup-trials", in: 0...1_000_000)!, pruner: pruner,
         seed: UInt64(try args.int("seed", in: 0...(1 << 53))!), lrRange: lrRange, tuning: settings.method.rawValue,
-        maskLength: settings.method.maskLength(depth: trainer.model.config.depth))
+        maskLength: settings.method.maskLength(depth: trainer.model.config.depth),
+        headMultiplierRange: try StudyOptions.headMultiplierRange(args))
 }
 
 /// `fairtune study work`: one worker (possibly several MPI ranks) of a study.
@@ -106,6 +108,7 @@ let studyWorkCommand = Command(CommandSpec(
     let worker = TrialWorker(options: options, world: world, version: fairtuneVersion, makeSettings: { arguments, assignment, out in
         var replacing: [(name: String, value: String?)] = [("lr", assignment.learningRate), ("out", out)]
         if let mask = assignment.mask { replacing.append(("mask", mask)) }
+        if let multiplier = assignment.headMultiplier { replacing.append(("head-lr-multiplier", multiplier)) }
         let settings = try TrainOptions.settings(stored: arguments, replacing: replacing, world: world)
         ParallelRows.useOwnThreads(settings.threads)
         return settings

@@ -17,6 +17,8 @@ enum StudyOptions {
             default: "min_auc"),
         .value("objective-attribute", "NAME", "the sensitive attribute of group objectives (default: the first --attribute)"),
         .value("lr-range", "LOW:HIGH", "the log-uniform range of the searched learning rate", default: "1e-5:1e-3"),
+        .value("head-lr-multiplier-range", "A:B", "also search a log-uniform head_lr_multiplier in [A, B]: the head "
+            + "trains at lr x multiplier (default: not searched, multiplier 1)"),
         .value("sampler", "NAME", "tpe (Optuna's TPESampler) or random", default: "tpe"),
         .value("startup-trials", "K", "TPE: random trials before the model is used", default: "10"),
         .value("pruner", "NAME", "none, median or halving (successive halving); asked after every epoch", default: "none"),
@@ -63,6 +65,17 @@ enum StudyOptions {
         guard parts.count == 2, let low = parts[0], let high = parts[1], low >= 1e-12, low <= high, high <= 1e3 else {
             throw ArgumentError.invalidValue(command: args.spec.name, option: "--lr-range", value: text,
                                              expected: "LOW:HIGH with 1e-12 <= LOW <= HIGH <= 1000, e.g. 1e-5:1e-3")
+        }
+        return (low, high)
+    }
+
+    /// `--head-lr-multiplier-range A:B` with 0 < A <= B, or nil when absent.
+    static func headMultiplierRange(_ args: ParsedArguments) throws -> (low: Double, high: Double)? {
+        guard let text = args.string("head-lr-multiplier-range") else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard parts.count == 2, let low = parts[0], let high = parts[1], low >= 1e-6, low <= high, high <= 1e6 else {
+            throw ArgumentError.invalidValue(command: args.spec.name, option: "--head-lr-multiplier-range", value: text,
+                                             expected: "A:B with 1e-6 <= A <= B <= 1e6, e.g. 1:100")
         }
         return (low, high)
     }

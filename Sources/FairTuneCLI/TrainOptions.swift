@@ -18,6 +18,7 @@ enum TrainOptions {
         return option
     } + [
         .value("lr", "X", "base learning rate", default: "0.001"),
+        .value("head-lr-multiplier", "M", "the classifier head learns at M times the rate", default: "1"),
         .value("epochs", "N", "training epochs", default: "10"),
         .value("batch-size", "GLOBAL", "samples per optimizer step over all ranks", default: "64"),
         .value("optimizer", "NAME", "sgd, adamw (torch defaults for betas and eps) or rmsprop", default: "adamw"),
@@ -146,6 +147,7 @@ enum TrainOptions {
             workers: try args.int("workers", in: 1...256)!, logInterval: try args.double("log-interval", in: 0.1...86_400)!,
             outDirectory: try args.requiredString("out"), resume: args.flag("resume"))
         settings.evaluateTrain = args.flag("train-metrics")
+        settings.headLearningRateMultiplier = try args.double("head-lr-multiplier", in: 1e-6...1e6)!
         settings.augmentation = .init(rawValue: try args.choice("augment", TrainingSettings.Augmentation.allCases.map(\.rawValue))!)!
         return settings
     }

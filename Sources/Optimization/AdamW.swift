@@ -37,7 +37,6 @@ public final class AdamW: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        let lr = Double(learningRate)
         // exp_avg.lerp_(grad, w = 1 − β1)
         let lerp = TorchLerp(weight: Float(1 - beta1))
         let squareDecay = Float(beta2)
@@ -45,6 +44,7 @@ public final class AdamW: Optimizer {
         let epsilon = Float(self.epsilon)
         for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
             let group = part.group, slot = part.slot
+            let lr = group.learningRate(learningRate)
             let t = Double(slot.step)
             // Multiplying by exactly 1 when there is no weight decay changes nothing (torch skips it).
             let decayFactor = Float(1 - lr * group.weightDecay)

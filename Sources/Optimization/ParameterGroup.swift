@@ -11,15 +11,22 @@ public struct ParameterGroup: Sendable, Hashable {
     /// Weight decay (>= 0, as torch requires; callers validate user input): coupled (added to the
     /// gradient) for SGD and RMSprop, decoupled for AdamW.
     public var weightDecay: Double
+    /// The group's learning rate is the step's rate times this (torch: a param group whose `lr` is
+    /// the base rate times it, scaled alike by the schedule).
+    public var learningRateScale: Double
 
     /// A group of `count` elements starting at `offset`.
     /// - Precondition: `offset >= 0`, `count >= 0`.
-    public init(offset: Int, count: Int, weightDecay: Double = 0) {
+    public init(offset: Int, count: Int, weightDecay: Double = 0, learningRateScale: Double = 1) {
         precondition(offset >= 0 && count >= 0, "ParameterGroup needs offset >= 0 and count >= 0, got \(offset), \(count)")
         self.offset = offset
         self.count = count
         self.weightDecay = weightDecay
+        self.learningRateScale = learningRateScale
     }
+
+    /// This group's learning rate for a step at `learningRate`.
+    public func learningRate(_ learningRate: Float) -> Double { Double(learningRate) * learningRateScale }
 
     /// The elements covered, `offset ..< offset + count`.
     public var range: Range<Int> { offset..<(offset + count) }

@@ -48,7 +48,6 @@ public final class RMSprop: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        let negativeLearningRate = Float(-Double(learningRate))
         let squareDecay = Float(alpha)
         let squareWeight = Float(1 - alpha)
         // grad_avg.lerp_(grad, w = 1 − α)
@@ -57,6 +56,7 @@ public final class RMSprop: Optimizer {
         let momentum = Float(self.momentum)
         for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
             let group = part.group, slot = part.slot
+            let negativeLearningRate = Float(-group.learningRate(learningRate))
             let decay = Float(group.weightDecay)
             let hasDecay = group.weightDecay != 0
             // p, g, v (square_avg), buf (momentum_buffer), a (grad_avg): (count) views of this group.

@@ -38,11 +38,11 @@ public final class SGD: Optimizer {
 
     public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
                      groups: [ParameterGroup], learningRate: Float) {
-        let negativeLearningRate = Float(-Double(learningRate))
         let momentum = Float(self.momentum)
         let gradientWeight = Float(1 - dampening)
         for part in store.groupSteps(parameters: parameters, gradients: gradients, groups: groups) {
             let group = part.group, slot = part.slot
+            let negativeLearningRate = Float(-group.learningRate(learningRate))
             let isFirstStep = slot.step == 1
             let decay = Float(group.weightDecay)
             let hasDecay = group.weightDecay != 0

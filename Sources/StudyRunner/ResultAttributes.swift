@@ -10,6 +10,7 @@ extension Coordinator {
         var attributes: [(key: String, value: JSONValue)] = [(K.runDirectory, .string(Self.runDirectory(number)))]
         if let mask = assignment.mask { attributes.append((K.mask, .string(mask))) }
         attributes.append((K.learningRate, .number(Double(assignment.learningRate) ?? .nan)))
+        if let m = assignment.headMultiplier { attributes.append((K.headMultiplier, .number(Double(m) ?? .nan))) }
         // result.json counts every session of a resumed run.
         if let result = try? RunFiles.readObject(RunFiles(directory: runDirectory).result) {
             if let n = result["trainable_parameters"] { attributes.append((K.trainableParameters, n)) }

@@ -23,6 +23,8 @@ public enum StudyAttributeKey {
     public static let seed = "fairtune:seed"
     /// The log-uniform learning-rate range, [low, high].
     public static let lrRange = "fairtune:lr_range"
+    /// The log-uniform range of the searched head learning-rate multiplier, [low, high]; absent when not searched.
+    public static let headMultiplierRange = "fairtune:head_lr_multiplier_range"
     /// The tuning method's name and its mask length (0: the method takes no mask; only `lr` is searched).
     public static let tuning = "fairtune:tuning"
     public static let maskLength = "fairtune:mask_length"
@@ -33,6 +35,7 @@ public enum StudyAttributeKey {
     /// The trial's mask as 0/1 text (absent for a method without a mask) and its learning rate.
     public static let mask = "fairtune:mask"
     public static let learningRate = "fairtune:lr"
+    public static let headMultiplier = "fairtune:head_lr_multiplier"
     /// Trainable parameters: the count and the percent of all parameters.
     public static let trainableParameters = "fairtune:trainable_parameters"
     public static let trainablePercent = "fairtune:trainable_percent"
@@ -65,12 +68,15 @@ public struct StudyConfiguration: Sendable {
     public var pruner: PrunerKind
     public var seed: UInt64
     public var lrRange: (low: Double, high: Double)
+    /// The head learning-rate multiplier's range when it is searched (`head_lr_multiplier`).
+    public var headMultiplierRange: (low: Double, high: Double)?
     public var tuning: String
     public var maskLength: Int
 
     public init(version: String, trainArguments: [String], objectives: [SearchObjective], objectiveAttribute: String,
                 sampler: SamplerKind, startupTrials: Int, pruner: PrunerKind, seed: UInt64,
-                lrRange: (low: Double, high: Double), tuning: String, maskLength: Int) {
+                lrRange: (low: Double, high: Double), tuning: String, maskLength: Int,
+                headMultiplierRange: (low: Double, high: Double)? = nil) {
         self.version = version
         self.trainArguments = trainArguments
         self.objectives = objectives
@@ -82,6 +88,7 @@ public struct StudyConfiguration: Sendable {
         self.lrRange = lrRange
         self.tuning = tuning
         self.maskLength = maskLength
+        self.headMultiplierRange = headMultiplierRange
     }
 
     /// The study user attrs that hold this configuration, in the order written.
@@ -101,8 +108,11 @@ public struct StudyConfiguration: Sendable {
             (K.lrRange, .array([.number(lrRange.low), .number(lrRange.high)])),
             (K.tuning, .string(tuning)),
             (K.maskLength, .number(Double(maskLength))),
-        ]
+        ] + (headMultiplierRange.map { [(K.headMultiplierRange, .array([.number($0.low), .number($0.high)]))] } ?? [])
     }
+
+    /// The searched head learning-rate multiplier's parameter.
+    public static let headMultiplierParameter = "head_lr_multiplier"
 
     /// The name of mask bit `i`'s parameter: `Mask Idx i`, the reference's.
     public static func maskParameter(_ i: Int) -> String { "Mask Idx \(i)" }
@@ -111,6 +121,8 @@ public struct StudyConfiguration: Sendable {
     public var searchSpace: [(name: String, distribution: Distribution)] {
         (0..<maskLength).map { (name: Self.maskParameter($0), distribution: .int(low: 0, high: 1, step: 1, log: false)) }
             + [(name: "lr", distribution: .float(low: lrRange.low, high: lrRange.high, step: nil, log: true))]
+            + (headMultiplierRange.map { [(name: Self.headMultiplierParameter,
+                                           distribution: .float(low: $0.low, high: $0.high, step: nil, log: true))] } ?? [])
     }
 
     /// The directions of the objectives, in order.
@@ -164,6 +176,13 @@ extension StudyConfiguration {
                   objectiveAttribute: try text(K.objectiveAttribute), sampler: sampler, startupTrials: try whole(K.startupTrials),
                   pruner: pruner, seed: UInt64(try whole(K.seed)), lrRange: (range[0], range[1]), tuning: try text(K.tuning),
                   maskLength: try whole(K.maskLength))
+        if let head = record.userAttribute(K.headMultiplierRange) {
+            let bounds = head.arrayValue?.compactMap(\.doubleValue) ?? []
+            guard bounds.count == 2, bounds[0] > 0, bounds[0] <= bounds[1] else {
+                throw .studySetting(path: path, key: K.headMultiplierRange, message: "expected [low, high] with 0 < low <= high")
+            }
+            headMultiplierRange = (bounds[0], bounds[1])
+        }
     }
 
     /// The sampler the study asks for, seeded.
@@ -190,6 +209,8 @@ public struct TrialAssignment: Sendable, Equatable {
     public var mask: String?
     /// The learning rate, as text that parses back to the sampled double exactly.
     public var learningRate: String
+    /// The head learning-rate multiplier when the study searches it.
+    public var headMultiplier: String?
 
     /// The assignment of `trial`, whose params follow `configuration`'s search space.
     /// - Throws: `StudyRunnerError.trialFailed` when a parameter is missing or not 0/1.
@@ -207,5 +228,12 @@ public struct TrialAssignment: Sendable, Equatable {
         }
         mask = configuration.maskLength > 0 ? bits : nil
         learningRate = "\(lr)"
+        if configuration.headMultiplierRange != nil {
+            guard let m = trial.param(StudyConfiguration.headMultiplierParameter), m > 0, m.isFinite else {
+                throw .trialFailed(number: trial.number, message: "parameter '\(StudyConfiguration.headMultiplierParameter)' is missing "
+                                   + "or not a positive number")
+            }
+            headMultiplier = "\(m)"
+        }
     }
 }

@@ -19,6 +19,7 @@ enum WorkOrder: Equatable {
         case let .train(number, assignment, arguments, runDirectory):
             return .object([("kind", .string("train")), ("number", .number(Double(number))),
                             ("mask", assignment.mask.map { .string($0) } ?? .null), ("lr", .string(assignment.learningRate)),
+                            ("head_lr_multiplier", assignment.headMultiplier.map { .string($0) } ?? .null),
                             ("arguments", .array(arguments.map { .string($0) })), ("run_dir", .string(runDirectory))])
         case let .wait(seconds): return .object([("kind", .string("wait")), ("seconds", .number(seconds))])
         case let .finish(message): return .object([("kind", .string("finish")), ("message", .string(message))])
@@ -33,7 +34,8 @@ enum WorkOrder: Equatable {
             guard let number = json["number"]?.intValue, let lr = json["lr"]?.stringValue,
                   let arguments = json["arguments"]?.arrayValue?.compactMap(\.stringValue),
                   let runDirectory = json["run_dir"]?.stringValue else { return nil }
-            self = .train(number: number, assignment: TrialAssignment(mask: json["mask"]?.stringValue, learningRate: lr),
+            self = .train(number: number, assignment: TrialAssignment(mask: json["mask"]?.stringValue, learningRate: lr,
+                                                                      headMultiplier: json["head_lr_multiplier"]?.stringValue),
                           arguments: arguments, runDirectory: runDirectory)
         case "wait": self = .wait(seconds: json["seconds"]?.doubleValue ?? 1)
         case "finish": self = .finish(message: json["message"]?.stringValue ?? "")
@@ -59,8 +61,9 @@ enum WorkOrder: Equatable {
 }
 
 extension TrialAssignment {
-    init(mask: String?, learningRate: String) {
+    init(mask: String?, learningRate: String, headMultiplier: String? = nil) {
         self.mask = mask
         self.learningRate = learningRate
+        self.headMultiplier = headMultiplier
     }
 }

@@ -8,9 +8,11 @@ extension TrainableSet {
     /// By default every trainable tensor decays by `weightDecay` (the reference's single group).
     /// Separate decays follow torchvision's `set_weight_decay`, which the reference calls: norm
     /// parameters (`normWeightDecay`), biases (`biasWeightDecay`) and the class token and position
-    /// embedding (`embeddingWeightDecay`).
+    /// embedding (`embeddingWeightDecay`). The classifier head's groups learn at
+    /// `headLearningRateScale` times the rate (`--head-lr-multiplier`).
     public func parameterGroups(layout: ParameterLayout, weightDecay: Double, normWeightDecay: Double? = nil,
-                                biasWeightDecay: Double? = nil, embeddingWeightDecay: Double? = nil) -> [ParameterGroup] {
+                                biasWeightDecay: Double? = nil, embeddingWeightDecay: Double? = nil,
+                                headLearningRateScale: Double = 1) -> [ParameterGroup] {
         var groups: [ParameterGroup] = []
         for (index, view) in layout.views.enumerated() where isTrainable[index] && view.count > 0 {
             var decay = weightDecay
@@ -21,10 +23,12 @@ extension TrainableSet {
             } else if index == layout.classToken || index == layout.positionEmbedding, let d = embeddingWeightDecay {
                 decay = d
             }
-            if let last = groups.last, last.range.upperBound == view.offset, last.weightDecay == decay {
+            let scale = index == layout.headWeight || index == layout.headBias ? headLearningRateScale : 1
+            if let last = groups.last, last.range.upperBound == view.offset, last.weightDecay == decay,
+               last.learningRateScale == scale {
                 groups[groups.count - 1].count += view.count
             } else {
-                groups.append(ParameterGroup(offset: view.offset, count: view.count, weightDecay: decay))
+                groups.append(ParameterGroup(offset: view.offset, count: view.count, weightDecay: decay, learningRateScale: scale))
             }
         }
         return groups

@@ -97,7 +97,8 @@ extension Trainer {
         case .rmsprop:
             optimizerDetail = " (alpha \(settings.rmspropAlpha), eps \(settings.rmspropEpsilon), momentum \(settings.momentum))"
         }
-        say("optimizer \(settings.optimizer.rawValue)\(optimizerDetail), lr \(settings.learningRate) (\(settings.schedule.rawValue) per epoch"
+        let head = settings.headLearningRateMultiplier == 1 ? "" : ", head at \(settings.headLearningRateMultiplier) x lr"
+        say("optimizer \(settings.optimizer.rawValue)\(optimizerDetail), lr \(settings.learningRate)\(head) (\(settings.schedule.rawValue) per epoch"
             + (settings.warmupEpochs > 0 ? ", \(settings.warmupEpochs) \(settings.warmupMethod.rawValue) warmup epochs" : "") + "), weight decay \(settings.weightDecay), "
             + "class weights \(classWeights.map { $0.map { String(format: "%.4g", $0) }.joined(separator: ",") } ?? "none"), seed \(settings.seed)")
         say("data \(dataset.manifest.dataset): train \(trainSplit.count), val \(valSplit.count)"

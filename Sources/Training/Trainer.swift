@@ -131,7 +131,8 @@ public final class Trainer {
         datasetFingerprint = RunFingerprints.dataset(dataset)
         let noDecay: Double? = settings.decayNormsAndBiases ? nil : 0
         groups = model.trainable.parameterGroups(layout: model.layout, weightDecay: settings.weightDecay,
-                                                 normWeightDecay: noDecay, biasWeightDecay: noDecay)
+                                                 normWeightDecay: noDecay, biasWeightDecay: noDecay,
+                                                 headLearningRateScale: settings.headLearningRateMultiplier)
         optimizer = try Self.makeOptimizer(settings)
         schedule = try Self.makeSchedule(settings)
         localBatch = (settings.globalBatchSize + world.size - 1) / world.size

@@ -104,6 +104,8 @@ public struct TrainingSettings: Sendable {
         case none
     }
     public var augmentation: Augmentation = .reference
+    /// The classifier head learns at this multiple of the rate (the search's `head_lr_multiplier`).
+    public var headLearningRateMultiplier = 1.0
 
     public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
                 loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
@@ -165,6 +167,7 @@ public struct TrainingSettings: Sendable {
             ("warmup_method", warmupEpochs > 0 ? .string(warmupMethod.rawValue) : .null),
             ("label_smoothing", .number(labelSmoothing)),
             ("augment", .string(augmentation.rawValue)),
+            ("head_lr_multiplier", .number(headLearningRateMultiplier)),
             ("clip_grad_norm", clipGradNorm.map { .number($0) } ?? .null),
             ("class_weights", resolvedClassWeights.map { .array($0.map { .number($0) }) } ?? .string("none")),
             ("normalization", normalization.map { n in

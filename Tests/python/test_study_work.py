@@ -259,3 +259,25 @@ def test_the_median_pruner_stops_trials_after_an_epoch(data, tmp_path):
         frozen.report(t.intermediate_values[step], step)
         assert frozen.should_prune()
         assert json.loads((study.parent / t.user_attrs["fairtune:run_dir"] / "result.json").read_text())["status"] == "pruned"
+
+
+def test_a_searched_head_lr_multiplier_reaches_each_trial_and_stage_2(data, tmp_path):
+    """--head-lr-multiplier-range adds a log-uniform head_lr_multiplier: each trial's head trains at
+    lr x its value (recorded in the run's config.json), Optuna sees the parameter, and finetune
+    retrains the best trial with it."""
+    study = tmp_path / "study.log"
+    create(study, data, "--head-lr-multiplier-range", "1:100", "--startup-trials", "2", trials=3)
+    finish(work(study, "w"))
+    trials = load(study).trials
+    assert all(1 <= t.params["head_lr_multiplier"] <= 100 for t in trials), [t.params for t in trials]
+    for t in trials:
+        settings = json.loads((tmp_path / "trials" / str(t.number) / "config.json").read_text())["settings"]
+        assert settings["head_lr_multiplier"] == t.params["head_lr_multiplier"]
+        assert t.user_attrs["fairtune:head_lr_multiplier"] == t.params["head_lr_multiplier"]
+    best = load(study).best_trial
+    stage2 = tmp_path / "stage2"
+    result = subprocess.run([str(BINARY), "finetune", "--study", str(study), "--out", str(stage2), "--seeds", "1",
+                             "--baselines", "none", "--bootstrap", "20"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    settings = json.loads((stage2 / "fairtune/seed-1/config.json").read_text())["settings"]
+    assert settings["head_lr_multiplier"] == best.params["head_lr_multiplier"]
