@@ -25,14 +25,7 @@ for command in study finetune report; do
   fi
 done
 
-mkdir -p "$root/.build"
-work=$(mktemp -d "$root/.build/slurm-chain.XXXXXX")
-ids=()
-cleanup() {
-  if ((${#ids[@]})); then scancel "${ids[@]}" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work slurm-chain
 out=$work/out
 trials=4
 cat >"$work/chain.conf" <<CONF

@@ -5,10 +5,9 @@
 # Usage: Tests/slurm/mpich_srun_pmi2.sh [path/to/mpich/fairtune-mpi-check]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
-    echo "skipped: no slurm"
-    exit 77
-fi
+# shellcheck source=Tests/slurm/support/slurm-test-lib
+source "$root/Tests/slurm/support/slurm-test-lib"
+need_slurm
 check=${1:-$root/.build-mpich/debug/fairtune-mpi-check}
 if [ ! -x "$check" ]; then
     echo "skipped: no MPICH build ($check)"

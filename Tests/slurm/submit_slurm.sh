@@ -12,14 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/Tests/slurm/support/slurm-test-lib"
 need_slurm
 
-mkdir -p "$root/.build"
-work=$(mktemp -d "$root/.build/slurm-submit.XXXXXX")
-ids=()
-cleanup() {
-  if ((${#ids[@]})); then scancel "${ids[@]}" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work slurm-submit
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 for template in prep search finetune report; do

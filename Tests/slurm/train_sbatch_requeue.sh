@@ -7,10 +7,9 @@
 # Usage: Tests/slurm/train_sbatch_requeue.sh [path/to/fairtune]   (default .build/release/fairtune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
-    echo "skipped: no slurm"
-    exit 77
-fi
+# shellcheck source=Tests/slurm/support/slurm-test-lib
+source "$root/Tests/slurm/support/slurm-test-lib"
+need_slurm
 binary=$(realpath "${1:-$root/.build/release/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}
 mkdir -p "$root/.build"

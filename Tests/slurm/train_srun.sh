@@ -6,10 +6,9 @@
 # Usage: Tests/slurm/train_srun.sh [path/to/fairtune]   (default .build/release/fairtune)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v sinfo >/dev/null 2>&1 || ! sinfo >/dev/null 2>&1; then
-    echo "skipped: no Slurm controller answers (start one with slurm/local-cluster start)"
-    exit 77
-fi
+# shellcheck source=Tests/slurm/support/slurm-test-lib
+source "$root/Tests/slurm/support/slurm-test-lib"
+need_slurm
 binary=$(realpath "${1:-$root/.build/release/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}
 # Under the repository's .build so the (one-node) cluster's job sees the same files.
