@@ -14,11 +14,13 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN ships no pkg-config file; its headers are in the default include path.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Safe wrappers
         .target(name: "HDF5IO", dependencies: ["CHDF5", "FileOutput"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
         // One writer per run directory (a lock file; leaf apart from the JSON record it holds).

@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   libhdf5-dev hdf5-tools          # shards: the HDF5 C library and h5dump
   libopenmpi-dev openmpi-bin      # data-parallel training: Open MPI and mpirun
   libopenblas-dev                 # GEMM
+  libdnnl-dev                     # GEMM: oneDNN matmul, f32 and bf16 operands
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -12,16 +12,17 @@ extension GEMM {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        mode: GEMMMode = .openblasFP32
     ) {
         guard ParallelRows.splitsMatrixProducts else {
-            multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, mode: mode)
             return
         }
         ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
             let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
             multiply(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda, b: b, ldb: ldb,
-                     beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+                     beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc, mode: mode)
         }
     }
 }

@@ -9,8 +9,8 @@ public enum Transpose: Sendable {
 /// The one matrix-product interface of fairtune: row-major, f32 in and out.
 ///
 /// Every matrix product of the model (patch embedding, qkv, projection, MLP, head and their
-/// backward) goes through here, so a second backend needs to change only this file. CBLAS types
-/// stay behind this interface.
+/// backward) goes through here; each call names its `GEMMMode` (library and operand precision,
+/// OpenBLAS f32 by default). CBLAS and oneDNN types stay behind this interface.
 public enum GEMM {
     /// `C = alpha * op(A) * op(B) + beta * C`, all matrices row-major.
     ///
@@ -19,9 +19,9 @@ public enum GEMM {
     ///     A as stored (k, m) and uses its transpose.
     ///   - transB: `.none` reads B as (k, n); `.transposed` reads B stored as (n, k).
     ///   - c: (m, n) with leading dimension `ldc`.
+    ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
-    @inlinable
     public static func multiply(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -29,12 +29,21 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        mode: GEMMMode = .openblasFP32
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
         precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
+        if mode.backend == .onednn && k > 0 {
+            // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
+            let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
+                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads)
+            OneDNNGEMM.multiply(shape, a: a, b: b, c: c)
+            return
+        }
         cblas_sgemm(CblasRowMajor,
                     transA == .none ? CblasNoTrans : CblasTrans,
                     transB == .none ? CblasNoTrans : CblasTrans,
@@ -46,7 +55,6 @@ public enum GEMM {
     /// operand i starts `i * stride` elements after the base pointer (attention over batch × heads).
     ///
     /// - Complexity: 2·m·n·k·batchCount floating-point operations.
-    @inlinable
     public static func multiplyBatched(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -55,12 +63,12 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int, strideB: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
-        batchCount: Int
+        batchCount: Int, mode: GEMMMode = .openblasFP32
     ) {
         for i in 0..<batchCount {
             multiply(transA, transB, m: m, n: n, k: k, alpha: alpha,
                      a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                     beta: beta, c: c + i * strideC, ldc: ldc)
+                     beta: beta, c: c + i * strideC, ldc: ldc, mode: mode)
         }
     }
 }

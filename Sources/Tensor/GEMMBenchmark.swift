@@ -9,8 +9,9 @@ public enum GEMMBenchmark {
         public var median: Double
     }
 
-    /// Runs one warm-up and `repeats` timed products of (m, k)·(k, n).
-    public static func run(m: Int, n: Int, k: Int, transA: Transpose, transB: Transpose, repeats: Int) -> Result {
+    /// Runs one warm-up and `repeats` timed products of (m, k)·(k, n) in `mode`.
+    public static func run(m: Int, n: Int, k: Int, transA: Transpose, transB: Transpose, repeats: Int,
+                           mode: GEMMMode = .openblasFP32) -> Result {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
@@ -23,7 +24,7 @@ public enum GEMMBenchmark {
         var seconds: [Double] = []
         for r in 0...repeats {
             let start = DispatchTime.now().uptimeNanoseconds
-            GEMM.multiply(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: n)
+            GEMM.multiply(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: n, mode: mode)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             if r > 0 { seconds.append(elapsed) }
         }
