@@ -33,7 +33,7 @@ let package = Package(
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "DistributedEvaluation",
-                                                 "Optimization", "SafeTensors", "FileOutput", "RunLock"]),
+                                                 "Optimization", "SafeTensors", "FileOutput", "RunLock", "Tensor"]),
         // Metrics over predictions spread across MPI ranks (Metrics itself stays free of MPI).
         .target(name: "DistributedEvaluation", dependencies: ["Distributed", "Metrics"]),
 
@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "RunLockTests", dependencies: ["RunLock", "TestSupport"]),
