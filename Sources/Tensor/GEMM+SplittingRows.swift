@@ -4,7 +4,6 @@ extension GEMM {
     ///
     /// Each chunk is an independent product on disjoint rows of C: A's rows (or, transposed, its
     /// columns) move with them, B is shared.
-    @inlinable
     public static func multiplySplittingRows(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -17,6 +16,11 @@ extension GEMM {
     ) {
         guard ParallelRows.splitsMatrixProducts else {
             multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, mode: mode)
+            return
+        }
+        if mode == .onednnBF16 && m > 0 && n > 0 && k > 0
+            && multiplySplittingRowsBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                         beta: beta, c: c, ldc: ldc) {
             return
         }
         ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in

@@ -1,3 +1,4 @@
+import CDNNL
 import Foundation
 
 /// Chooses the fastest `GEMMMode` per shape class by timing the products a ViT step runs, on the
@@ -84,6 +85,12 @@ public enum GEMMSelection {
         var state = seed &* 2654435761
         for i in 0..<count { state = state &* 1664525 &+ 1013904223; p[i] = Float(state >> 8) / Float(1 << 24) - 0.5 }
         return p
+    }
+
+    /// The loaded oneDNN's version, e.g. `2.6.3`.
+    public static var onednnVersion: String {
+        guard let v = dnnl_version() else { return "unknown" }
+        return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.patch)"
     }
 
     /// Whether oneDNN has a bf16 matmul kernel on this CPU (its name, e.g. `brg:avx512_core_bf16`), or nil.

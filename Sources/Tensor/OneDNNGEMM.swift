@@ -74,24 +74,33 @@ enum OneDNNGEMM {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Void).self)
     }()
 
-    /// `C = alpha · op(A) · op(B) + beta · C` as `GEMM.multiply`; requires m, n, k > 0.
+    /// `C = alpha · op(A) · op(B) + beta · C` as `GEMM.multiply`; requires m, n, k > 0. For a bf16
+    /// shape the f32 operands are first rounded into this thread's dense bf16 copies.
     static func multiply(_ shape: Shape, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        guard shape.bf16 else {
+            execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
+            return
+        }
+        let state = threadState()
+        let aRows = shape.transA ? shape.k : shape.m, aColumns = shape.transA ? shape.m : shape.k
+        let bRows = shape.transB ? shape.n : shape.k, bColumns = shape.transB ? shape.k : shape.n
+        let aCopy = state.aBF16.reserve(aRows * aColumns), bCopy = state.bBF16.reserve(bRows * bColumns)
+        BFloat16.convert(rows: aRows, columns: aColumns, from: a, stride: shape.lda, to: aCopy)
+        BFloat16.convert(rows: bRows, columns: bColumns, from: b, stride: shape.ldb, to: bCopy)
+        var dense = shape
+        dense.lda = aColumns
+        dense.ldb = bColumns
+        execute(dense, a: UnsafeRawPointer(aCopy), b: UnsafeRawPointer(bCopy), c: c)
+    }
+
+    /// Runs the cached primitive of `shape` on operands already in its type (bf16 operands as
+    /// `UInt16` bits with the shape's leading dimensions).
+    static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>) {
         setOpenMPThreads?(Int32(shape.threads))
         let state = threadState()
         let primitive = state.primitives[shape] ?? makePrimitive(shape, state: state)
-        var aData = UnsafeMutableRawPointer(mutating: a), bData = UnsafeMutableRawPointer(mutating: b)
-        if shape.bf16 {
-            // Operands enter the product as bf16, in their stored layout, densely packed.
-            let aRows = shape.transA ? shape.k : shape.m, aColumns = shape.transA ? shape.m : shape.k
-            let bRows = shape.transB ? shape.n : shape.k, bColumns = shape.transB ? shape.k : shape.n
-            let aCopy = state.aBF16.reserve(aRows * aColumns), bCopy = state.bBF16.reserve(bRows * bColumns)
-            BFloat16.convert(rows: aRows, columns: aColumns, from: a, stride: shape.lda, to: aCopy)
-            BFloat16.convert(rows: bRows, columns: bColumns, from: b, stride: shape.ldb, to: bCopy)
-            aData = UnsafeMutableRawPointer(aCopy)
-            bData = UnsafeMutableRawPointer(bCopy)
-        }
-        check(dnnl_memory_set_data_handle(primitive.a, aData), "set A")
-        check(dnnl_memory_set_data_handle(primitive.b, bData), "set B")
+        check(dnnl_memory_set_data_handle(primitive.a, UnsafeMutableRawPointer(mutating: a)), "set A")
+        check(dnnl_memory_set_data_handle(primitive.b, UnsafeMutableRawPointer(mutating: b)), "set B")
         check(dnnl_memory_set_data_handle(primitive.c, UnsafeMutableRawPointer(c)), "set C")
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: primitive.a),
                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: primitive.b),
@@ -103,11 +112,8 @@ enum OneDNNGEMM {
     /// Creates and caches the primitive for `shape` on this thread.
     private static func makePrimitive(_ shape: Shape, state: ThreadState) -> Primitive {
         let type = shape.bf16 ? dnnl_bf16 : dnnl_f32
-        // bf16 copies are dense: their leading dimension is their stored row width.
-        let lda = shape.bf16 ? (shape.transA ? shape.m : shape.k) : shape.lda
-        let ldb = shape.bf16 ? (shape.transB ? shape.k : shape.n) : shape.ldb
-        var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: lda, transposed: shape.transA, type: type)
-        var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: ldb, transposed: shape.transB, type: type)
+        var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: shape.lda, transposed: shape.transA, type: type)
+        var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type)
         var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false, type: dnnl_f32)
         var desc = dnnl_matmul_desc_t()
         check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "matmul descriptor \(shape)")
