@@ -127,8 +127,8 @@ public struct GEMMChoice: Sendable {
     }
 
     /// A mode as a small number (to broadcast between ranks), and back.
-    static func code(_ mode: GEMMMode) -> Int { codes.firstIndex(of: mode) ?? 0 }
-    static func mode(code: Int) -> GEMMMode? { codes.indices.contains(code) ? codes[code] : nil }
+    public static func code(_ mode: GEMMMode) -> Int { codes.firstIndex(of: mode) ?? 0 }
+    public static func mode(code: Int) -> GEMMMode? { codes.indices.contains(code) ? codes[code] : nil }
     private static let codes: [GEMMMode] = [.openblasFP32, .onednnFP32, .onednnBF16]
 
     /// `onednn bf16` → the mode.
