@@ -12,7 +12,7 @@ extension GEMM {
     static func multiplySplittingRowsBF16(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?
     ) -> Bool {
         guard sharedLock.try() else { return false }
         defer { sharedLock.unlock() }
@@ -26,8 +26,9 @@ extension GEMM {
             let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
                                          lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
-                                         threads: threads)
-            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc)
+                                         threads: threads, bias: bias != nil)
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc,
+                               bias: bias)
         }
         return true
     }

@@ -19,6 +19,8 @@ public enum GEMM {
     ///     A as stored (k, m) and uses its transpose.
     ///   - transB: `.none` reads B as (k, n); `.transposed` reads B stored as (n, k).
     ///   - c: (m, n) with leading dimension `ldc`.
+    ///   - bias: n values added to every row of C (`C = alpha·op(A)·op(B) + bias + beta·C`); oneDNN
+    ///     adds it in the product's epilogue, OpenBLAS in a pass over C before the product.
     ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
@@ -30,6 +32,7 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
+        bias: UnsafePointer<Float>? = nil,
         mode: GEMMMode = .openblasFP32
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
@@ -37,18 +40,40 @@ public enum GEMM {
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
         if mode.backend == .onednn && k > 0 {
+            // oneDNN's output scale (alpha) would scale its bias too: then add the bias in a pass.
+            var beta = beta, bias = bias
+            if let row = bias, alpha != 1 {
+                addBias(row, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc)
+                (beta, bias) = (1, nil)
+            }
             // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
                                          lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
-                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads)
-            OneDNNGEMM.multiply(shape, a: a, b: b, c: c)
+                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil)
+            OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias)
             return
         }
+        if let bias { addBias(bias, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc) }
         cblas_sgemm(CblasRowMajor,
                     transA == .none ? CblasNoTrans : CblasTrans,
                     transB == .none ? CblasNoTrans : CblasTrans,
                     blasint(m), blasint(n), blasint(k), alpha,
-                    a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+                    a, blasint(lda), b, blasint(ldb), bias == nil ? beta : 1, c, blasint(ldc))
+    }
+
+    /// `C[rows] = beta·C[rows] + bias`, the pass before a product that then accumulates (beta 1).
+    static func addBias(_ bias: UnsafePointer<Float>, rows: Range<Int>, n: Int, beta: Float,
+                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for r in rows {
+            let y = c + r * ldc
+            if beta == 0 {
+                y.update(from: bias, count: n)
+            } else if beta == 1 {
+                for j in 0..<n { y[j] += bias[j] }
+            } else {
+                for j in 0..<n { y[j] = beta * y[j] + bias[j] }
+            }
+        }
     }
 
     /// `batchCount` independent products `C_i = alpha * op(A_i) * op(B_i) + beta * C_i`, where

@@ -11,17 +11,9 @@ public enum Linear {
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, mode: GEMMMode = .openblasFP32
     ) {
         let ldo = outputStride ?? oc
-        if let bias {
-            ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
-                for r in rows {
-                    let y = output + r * ldo
-                    if accumulate { for j in 0..<oc { y[j] += bias[j] } } else { y.update(from: bias, count: oc) }
-                }
-            }
-        }
-        // (N, C) · (OC, C)ᵀ: NT.
+        // (N, C) · (OC, C)ᵀ: NT; the bias in the product's epilogue (oneDNN) or a pass before it.
         GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo, mode: mode)
+                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, mode: mode)
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).

@@ -19,18 +19,22 @@ enum OneDNNGEMM {
         var alpha, beta: Float
         var bf16: Bool
         var threads: Int
+        /// Adds a bias row (n floats) to every row of C in the product's epilogue.
+        var bias = false
     }
 
-    /// A primitive and its three memory objects (their data pointers are set per call).
+    /// A primitive and its memory objects (their data pointers are set per call).
     final class Primitive {
         let primitive: dnnl_primitive_t
         let a, b, c: dnnl_memory_t
-        init(primitive: dnnl_primitive_t, a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t) {
-            (self.primitive, self.a, self.b, self.c) = (primitive, a, b, c)
+        let bias: dnnl_memory_t?
+        init(primitive: dnnl_primitive_t, a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, bias: dnnl_memory_t?) {
+            (self.primitive, self.a, self.b, self.c, self.bias) = (primitive, a, b, c, bias)
         }
         deinit {
             dnnl_primitive_destroy(primitive)
             dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c)
+            if let bias { dnnl_memory_destroy(bias) }
         }
     }
 
@@ -76,9 +80,10 @@ enum OneDNNGEMM {
 
     /// `C = alpha · op(A) · op(B) + beta · C` as `GEMM.multiply`; requires m, n, k > 0. For a bf16
     /// shape the f32 operands are first rounded into this thread's dense bf16 copies.
-    static func multiply(_ shape: Shape, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+    static func multiply(_ shape: Shape, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                         bias: UnsafePointer<Float>? = nil) {
         guard shape.bf16 else {
-            execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
+            execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c, bias: bias)
             return
         }
         let state = threadState()
@@ -90,12 +95,13 @@ enum OneDNNGEMM {
         var dense = shape
         dense.lda = aColumns
         dense.ldb = bColumns
-        execute(dense, a: UnsafeRawPointer(aCopy), b: UnsafeRawPointer(bCopy), c: c)
+        execute(dense, a: UnsafeRawPointer(aCopy), b: UnsafeRawPointer(bCopy), c: c, bias: bias)
     }
 
     /// Runs the cached primitive of `shape` on operands already in its type (bf16 operands as
-    /// `UInt16` bits with the shape's leading dimensions).
-    static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>) {
+    /// `UInt16` bits with the shape's leading dimensions); `bias` is required when `shape.bias`.
+    static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
+                        bias: UnsafePointer<Float>? = nil) {
         setOpenMPThreads?(Int32(shape.threads))
         let state = threadState()
         let primitive = state.primitives[shape] ?? makePrimitive(shape, state: state)
@@ -105,6 +111,10 @@ enum OneDNNGEMM {
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: primitive.a),
                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: primitive.b),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: primitive.c)]
+        if let memory = primitive.bias, let bias {
+            check(dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: bias)), "set bias")
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: memory))
+        }
         check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(args.count), &args), "execute matmul")
         check(dnnl_stream_wait(state.stream), "wait")
     }
@@ -115,8 +125,13 @@ enum OneDNNGEMM {
         var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: shape.lda, transposed: shape.transA, type: type)
         var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type)
         var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false, type: dnnl_f32)
+        var biasDesc = matrixDesc(rows: 1, columns: shape.n, ld: shape.n, transposed: false, type: dnnl_f32)
         var desc = dnnl_matmul_desc_t()
-        check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "matmul descriptor \(shape)")
+        if shape.bias {
+            check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, &biasDesc, &cDesc), "matmul descriptor \(shape)")
+        } else {
+            check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, nil, &cDesc), "matmul descriptor \(shape)")
+        }
         var attr: dnnl_primitive_attr_t?
         check(dnnl_primitive_attr_create(&attr), "attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
@@ -136,7 +151,8 @@ enum OneDNNGEMM {
         defer { dnnl_primitive_desc_destroy(pd) }
         var primitive: dnnl_primitive_t?
         check(dnnl_primitive_create(&primitive, pd), "matmul primitive")
-        let made = Primitive(primitive: primitive!, a: memory(&aDesc), b: memory(&bDesc), c: memory(&cDesc))
+        let made = Primitive(primitive: primitive!, a: memory(&aDesc), b: memory(&bDesc), c: memory(&cDesc),
+                             bias: shape.bias ? memory(&biasDesc) : nil)
         state.primitives[shape] = made
         return made
     }

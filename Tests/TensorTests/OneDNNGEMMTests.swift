@@ -71,6 +71,29 @@ private let transposes: [(Transpose, Transpose)] = [(.none, .none), (.none, .tra
         #expect(BFloat16.float(0x4049) == 3.140625)
     }
 
+    /// The bias epilogue (oneDNN) and the bias pass (OpenBLAS) both add the bias row to
+    /// `alpha·AB + beta·C`, split across workers or not.
+    @Test(arguments: [GEMMMode.openblasFP32, .onednnFP32, .onednnBF16])
+    func biasIsAddedToEveryRow(mode: GEMMMode) {
+        let (m, n, k) = (70, 24, 40)
+        let a = values(m * k, seed: 41), b = values(n * k, seed: 42), bias = values(n, seed: 43), start = values(m * n, seed: 44)
+        for (beta, split) in [(Float(0), false), (1, false), (0.5, true), (1, true)] {
+            var withBias = start, without = start
+            if split { ParallelRows.useOwnThreads(2) }
+            withBias.withUnsafeMutableBufferPointer { cp in
+                GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, alpha: 2, a: a, lda: k, b: b, ldb: k, beta: beta,
+                                           c: cp.baseAddress!, ldc: n, bias: bias, mode: mode)
+            }
+            without.withUnsafeMutableBufferPointer { cp in
+                GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, alpha: 2, a: a, lda: k, b: b, ldb: k, beta: beta,
+                                           c: cp.baseAddress!, ldc: n, mode: mode)
+            }
+            if split { ParallelRows.useBLASThreads() }
+            let expected = without.enumerated().map { $0.element + bias[$0.offset % n] }
+            #expect(maxRelativeError(withBias, expected) <= 1e-5, "beta \(beta) split \(split)")
+        }
+    }
+
     /// Workers splitting the rows run cached primitives concurrently: the same result as one call.
     @Test func splitAcrossWorkersEqualsOneCall() {
         let (m, n, k) = (300, 128, 96)
