@@ -7,7 +7,8 @@ extension GEMM {
     private static let sharedLock = NSLock()
 
     /// `multiplySplittingRows` with bf16 operands on oneDNN: both operands converted once across the
-    /// workers, then the rows of C split as for f32. Returns false (nothing done) when another
+    /// workers, then the rows of C split as for f32 (or, when OpenMP threads the products, one
+    /// call). Returns false (nothing done) when another
     /// thread holds the shared copies; the caller then converts per worker.
     static func multiplySplittingRowsBF16(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
@@ -22,7 +23,9 @@ extension GEMM {
         convertAcrossWorkers(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
         convertAcrossWorkers(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
         let threads = BLASRuntime.threads
-        ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
+        let split = ParallelRows.splitsMatrixProducts
+        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
+            let rows = split ? chunk : 0..<m
             let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
                                          lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,

@@ -15,6 +15,11 @@ extension GEMM {
         bias: UnsafePointer<Float>? = nil,
         mode: GEMMMode = .openblasFP32
     ) {
+        if mode == .onednnBF16 && m > 0 && n > 0 && k > 0 && (bias == nil || alpha == 1)
+            && multiplySplittingRowsBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                         beta: beta, c: c, ldc: ldc, bias: bias) {
+            return
+        }
         guard ParallelRows.splitsMatrixProducts else {
             if let bias, mode.backend == .openblas || alpha != 1 {
                 // OpenBLAS threads the product but not the bias pass: split that across the workers.
@@ -24,11 +29,6 @@ extension GEMM {
             }
             multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                      bias: bias, mode: mode)
-            return
-        }
-        if mode == .onednnBF16 && m > 0 && n > 0 && k > 0 && (bias == nil || alpha == 1)
-            && multiplySplittingRowsBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                                         beta: beta, c: c, ldc: ldc, bias: bias) {
             return
         }
         ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
