@@ -9,16 +9,21 @@ public enum GELU {
     /// `output[i] = 0.5 · x · (1 + erf(x / √2))`; `output` may equal `input`.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
-                let t = scratch.baseAddress!
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let n = min(tile, range.upperBound - start)
-                    let x = input + start
-                    for j in 0..<n { t[j] = 0.5 * x[j] * (1 + FastMath.erf(x[j] * 0.70710678118654752)) }
-                    (output + start).update(from: t, count: n)
-                    start += n
-                }
+            forwardOnThisThread(output: output + range.lowerBound, input: input + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// `forward` on the calling thread only (inside a worker's chunk).
+    static func forwardOnThisThread(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+            let t = scratch.baseAddress!
+            var start = 0
+            while start < count {
+                let n = min(tile, count - start)
+                let x = input + start
+                for j in 0..<n { t[j] = 0.5 * x[j] * (1 + FastMath.erf(x[j] * 0.70710678118654752)) }
+                (output + start).update(from: t, count: n)
+                start += n
             }
         }
     }

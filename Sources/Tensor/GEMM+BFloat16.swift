@@ -13,7 +13,7 @@ extension GEMM {
     static func multiplySplittingRowsBF16(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, gelu: Bool
     ) -> Bool {
         guard sharedLock.try() else { return false }
         defer { sharedLock.unlock() }
@@ -29,7 +29,7 @@ extension GEMM {
             let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
                                          lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
-                                         threads: threads, bias: bias != nil)
+                                         threads: threads, bias: bias != nil, gelu: gelu)
             OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc,
                                bias: bias)
         }

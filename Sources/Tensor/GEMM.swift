@@ -21,6 +21,7 @@ public enum GEMM {
     ///   - c: (m, n) with leading dimension `ldc`.
     ///   - bias: n values added to every row of C (`C = alpha·op(A)·op(B) + bias + beta·C`); oneDNN
     ///     adds it in the product's epilogue, OpenBLAS in a pass over C before the product.
+    ///   - gelu: apply the exact GELU to the result, `C = GELU(...)` (oneDNN: in the epilogue).
     ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
@@ -32,7 +33,7 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        bias: UnsafePointer<Float>? = nil,
+        bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
         mode: GEMMMode = .openblasFP32
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
@@ -49,7 +50,7 @@ public enum GEMM {
             // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
                                          lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
-                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil)
+                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
             OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias)
             return
         }
@@ -59,6 +60,16 @@ public enum GEMM {
                     transB == .none ? CblasNoTrans : CblasTrans,
                     blasint(m), blasint(n), blasint(k), alpha,
                     a, blasint(lda), b, blasint(ldb), bias == nil ? beta : 1, c, blasint(ldc))
+        if gelu { applyGELU(rows: 0..<m, n: n, c: c, ldc: ldc) }
+    }
+
+    /// `C[rows] = GELU(C[rows])` on the calling thread.
+    static func applyGELU(rows: Range<Int>, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ldc == n {
+            GELU.forwardOnThisThread(output: c + rows.lowerBound * n, input: c + rows.lowerBound * n, count: rows.count * n)
+        } else {
+            for r in rows { GELU.forwardOnThisThread(output: c + r * ldc, input: c + r * ldc, count: n) }
+        }
     }
 
     /// `C[rows] = beta·C[rows] + bias`, the pass before a product that then accumulates (beta 1).

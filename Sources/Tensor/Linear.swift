@@ -5,15 +5,17 @@
 public enum Linear {
     /// Writes `output` (N, OC), or adds to it when `accumulate` (a residual connection); `output`
     /// rows are `outputStride` apart (≥ OC), so a layer can write into a slice of a wider buffer.
+    /// With `gelu` the output is `GELU(input · weightᵀ + bias)` (a layer whose pre-activation
+    /// nobody keeps: inference, frozen blocks).
     public static func forward(
         output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        rows n: Int, inFeatures c: Int, outFeatures oc: Int, mode: GEMMMode = .openblasFP32
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false, mode: GEMMMode = .openblasFP32
     ) {
         let ldo = outputStride ?? oc
-        // (N, C) · (OC, C)ᵀ: NT; the bias in the product's epilogue (oneDNN) or a pass before it.
+        // (N, C) · (OC, C)ᵀ: NT; bias and GELU in the product's epilogue (oneDNN) or passes around it.
         GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, mode: mode)
+                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, mode: mode)
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).

@@ -21,6 +21,8 @@ enum OneDNNGEMM {
         var threads: Int
         /// Adds a bias row (n floats) to every row of C in the product's epilogue.
         var bias = false
+        /// Applies the exact GELU last, in the epilogue.
+        var gelu = false
     }
 
     /// A primitive and its memory objects (their data pointers are set per call).
@@ -139,11 +141,13 @@ enum OneDNNGEMM {
             var alpha = shape.alpha
             check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "alpha")
         }
-        if shape.beta != 0 {
+        if shape.beta != 0 || shape.gelu {
+            // In order: C = GELU(alpha·AB + bias + beta·C).
             var postOps: dnnl_post_ops_t?
             check(dnnl_post_ops_create(&postOps), "post-ops")
             defer { dnnl_post_ops_destroy(postOps) }
-            check(dnnl_post_ops_append_sum(postOps, shape.beta), "beta")
+            if shape.beta != 0 { check(dnnl_post_ops_append_sum(postOps, shape.beta), "beta") }
+            if shape.gelu { check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_gelu_erf, 0, 0), "GELU") }
             check(dnnl_primitive_attr_set_post_ops(attr, postOps), "post-ops")
         }
         var pd: dnnl_primitive_desc_t?

@@ -105,6 +105,7 @@ public final class VisionTransformer {
         }
         for i in 0..<config.depth {
             blockForward(i, activations: keepActivations ? a.kept[i] : a.scratch, geluOut: a.geluOut,
+                         keepsFC1Out: keepActivations && a.plans[i].keepsFC1Out,
                          input: residual[i], output: residual[i + 1], batch: b)
         }
         // Final norm and head on the class tokens only (LayerNorm is per token).
@@ -121,7 +122,9 @@ public final class VisionTransformer {
     }
 
     /// One pre-norm block: `mid = x + proj(attn(qkv(norm1(x))))`, `y = mid + fc2(gelu(fc1(norm2(mid))))`.
-    private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
+    /// Without `keepsFC1Out` (inference, a block whose backward does not need it) fc1 writes
+    /// GELU(fc1) directly, the GELU fused into the product.
+    private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>, keepsFC1Out: Bool,
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
         let n = b * config.tokens, c = config.width, m = config.mlpWidth
@@ -147,9 +150,14 @@ public final class VisionTransformer {
                        bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
         LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
                           bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
-                       rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
-        GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
+        if keepsFC1Out {
+            Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
+            GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
+        } else {
+            Linear.forward(output: geluOut, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, gelu: true, mode: gemmModes.linear)
+        }
         y.update(from: s.mid, count: n * c)
         Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)

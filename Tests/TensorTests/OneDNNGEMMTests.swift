@@ -94,6 +94,29 @@ private let transposes: [(Transpose, Transpose)] = [(.none, .none), (.none, .tra
         }
     }
 
+    /// The GELU epilogue (oneDNN's exact erf GELU, or fairtune's after OpenBLAS) equals the
+    /// product followed by `GELU.forward`, with the bias, split across workers or not.
+    @Test(arguments: [GEMMMode.openblasFP32, .onednnFP32, .onednnBF16])
+    func geluEpilogueEqualsAGELUPass(mode: GEMMMode) {
+        let (m, n, k) = (70, 24, 40)
+        let a = values(m * k, seed: 51), b = values(n * k, seed: 52), bias = values(n, seed: 53)
+        for split in [false, true] {
+            var fused = [Float](repeating: 0, count: m * n), separate = fused
+            if split { ParallelRows.useOwnThreads(2) }
+            fused.withUnsafeMutableBufferPointer { cp in
+                GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                           c: cp.baseAddress!, ldc: n, bias: bias, gelu: true, mode: mode)
+            }
+            separate.withUnsafeMutableBufferPointer { cp in
+                GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                           c: cp.baseAddress!, ldc: n, bias: bias, mode: mode)
+                GELU.forward(output: cp.baseAddress!, input: cp.baseAddress!, count: m * n)
+            }
+            if split { ParallelRows.useBLASThreads() }
+            #expect(maxRelativeError(fused, separate) <= 2e-6, "split \(split)")
+        }
+    }
+
     /// Workers splitting the rows run cached primitives concurrently: the same result as one call.
     @Test func splitAcrossWorkersEqualsOneCall() {
         let (m, n, k) = (300, 128, 96)
