@@ -54,12 +54,4 @@ public struct GEMMModes: Sendable, Hashable {
 
     /// One mode for every class.
     public init(_ mode: GEMMMode) { self.init(linear: mode, attention: mode) }
-
-    public subscript(_ shapeClass: GEMMShapeClass) -> GEMMMode {
-        get { shapeClass == .linear ? linear : attention }
-        set { if shapeClass == .linear { linear = newValue } else { attention = newValue } }
-    }
-
-    /// Whether any class runs bf16 operands (the results then differ from f32's).
-    public var usesBF16: Bool { linear.precision == .bf16 || attention.precision == .bf16 }
 }
