@@ -44,11 +44,13 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN ships no pkg-config file; its headers are in the default include path.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Safe wrappers
         .target(name: "HDF5IO", dependencies: ["CHDF5", "FileOutput"]),
         .target(name: "Distributed", dependencies: ["CMPI"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"]),
         .target(name: "Arguments"),
         .target(name: "FileOutput"),
         // One writer per run directory (a lock file; leaf apart from the JSON record it holds).
@@ -61,7 +63,7 @@ let package = Package(
 
         // MARK: - Training
         .target(name: "Training", dependencies: ["JSON", "ViT", "Dataset", "Metrics", "Distributed", "DistributedEvaluation",
-                                                 "Optimization", "SafeTensors", "FileOutput", "RunLock"]),
+                                                 "Optimization", "SafeTensors", "FileOutput", "RunLock", "Tensor"]),
         // Metrics over predictions spread across MPI ranks (Metrics itself stays free of MPI).
         .target(name: "DistributedEvaluation", dependencies: ["Distributed", "Metrics"]),
 
@@ -95,7 +97,7 @@ let package = Package(
         .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ArgumentsTests", dependencies: ["Arguments"]),
-        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["JSON", "Distributed", "Training", "ViT", "Optimization", "SafeTensors", "Metrics", "TestSupport", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["fairtune", "TestSupport", "SafeTensors", "JSON"]),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput", "TestSupport"]),
         .testTarget(name: "RunLockTests", dependencies: ["RunLock", "TestSupport"]),

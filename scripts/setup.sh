@@ -13,6 +13,7 @@ DEB_PACKAGES=(
                                   # (Debian's alternatives rank it 50, MPICH 40)
   libopenblas-dev                 # GEMM
   shellcheck                      # the tests check the shell scripts (slurm/, Tests/, scripts/)
+  libdnnl-dev                     # GEMM: oneDNN matmul, f32 and bf16 operands
 )
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -2,6 +2,7 @@ import Arguments
 import Foundation
 import Randomness
 import Tensor
+import Training
 import ViT
 
 /// `fairtune bench train`: images/s, GFLOP/s and peak memory of inference and training steps of a
@@ -24,7 +25,7 @@ let benchTrainCommand = Command(CommandSpec(
             + "blas: OpenBLAS threads each product", default: "own"),
         .value("ranks", "N", "time the data-parallel step over N MPI ranks instead (step time, allreduce share; re-launches under mpirun)"),
         .value("threads", "T", "with --ranks: BLAS threads per rank (default: cores / N)"),
-    ] + TuningOptions.specs
+    ] + GEMMOptions.specs(defaultPrecision: .auto) + TuningOptions.specs
 )) { args in
     if let ranks = try args.int("ranks", in: 1...1024) { return try benchTrainRanks(args, ranks: ranks) }
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
@@ -42,31 +43,40 @@ let benchTrainCommand = Command(CommandSpec(
     let pixels = batch * config.channels * config.imageSize * config.imageSize
     let images = (0..<pixels).map { _ in generator.normal() }
     let labels = (0..<batch).map { Int32($0 % config.classes) }
+    let request = try GEMMOptions.request(args)
+    let candidates = try request.candidates(bf16Available: GEMMSelection.onednnBF16Kernel != nil)
+    // The choice is measured on the threads the steps run on; the ceiling with the library's own threads.
+    if threading == "own" { ParallelRows.useOwnThreads(threads) }
+    let workload = GEMMSelection.Workload(batch: batch, tokens: config.tokens, width: config.width,
+                                          mlpWidth: config.mlpWidth, heads: config.heads)
+    let choice = try GEMMChoice.resolve(candidates: candidates, workload: workload, threads: threads, cacheFile: nil)
+    ParallelRows.useBLASThreads()
     // The ceiling is the best of a measurement before and one after the modes: on a shared
     // machine a single measurement can land in a busy moment.
     func measureCeiling() -> Double {
         GEMMBenchmark.run(m: batch * config.tokens, n: config.mlpWidth, k: config.width,
-                          transA: .none, transB: .transposed, repeats: 3).best
+                          transA: .none, transB: .transposed, repeats: 3, mode: choice.modes.linear).best
     }
     var ceiling = measureCeiling()
     print("model \(args.string("model")!) (\(config)), batch \(batch), \(steps) timed steps per mode")
     print("BLAS core \(BLASRuntime.coreName), \(threads) threads, threading \(threading); CPU \(CPUInfo.current().modelName)")
+    print("GEMM (--gemm/--precision \(request.description)): \(choice.summary)")
     var rows: [BenchRow] = []
-    // The ceiling is measured with OpenBLAS's own threads, the best it can do on one product.
     if threading == "own" { ParallelRows.useOwnThreads(threads) }
     defer { ParallelRows.useBLASThreads() }
     for mode in modes {
         let row = try images.withUnsafeBufferPointer { x in
             try labels.withUnsafeBufferPointer { y in
-                try timeMode(mode, layout: layout, images: x.baseAddress!, labels: y.baseAddress!, batch: batch, steps: steps)
+                try timeMode(mode, layout: layout, gemmModes: choice.modes, images: x.baseAddress!, labels: y.baseAddress!,
+                             batch: batch, steps: steps)
             }
         }
         rows.append(row)
     }
     ParallelRows.useBLASThreads()
     ceiling = max(ceiling, measureCeiling())
-    print(String(format: "sgemm ceiling (%dx%dx%d NT, best of before and after): %.1f GFLOP/s", batch * config.tokens,
-                 config.mlpWidth, config.width, ceiling))
+    print("\(choice.modes.linear) ceiling " + String(format: "(%dx%dx%d NT, best of before and after): %.1f GFLOP/s",
+                                                     batch * config.tokens, config.mlpWidth, config.width, ceiling))
     print("mode                                trainable params        img/s  GFLOP/img   GFLOP/s  of ceiling  peak MiB")
     for row in rows {
         let gflops = row.flopsPerImage * row.imagesPerSecond / 1e9
@@ -114,12 +124,13 @@ private func benchModes(_ args: ParsedArguments, method: PEFTMethod?, layout: Pa
 
 /// Times `steps` steps of one mode (after a warm-up step) on a fresh model, built after the last one
 /// is freed and the heap trimmed, so its peak holds this mode's weights, gradients and activations only.
-private func timeMode(_ mode: BenchMode, layout: ParameterLayout, images: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
-                      batch: Int, steps: Int) throws -> BenchRow {
+private func timeMode(_ mode: BenchMode, layout: ParameterLayout, gemmModes: GEMMModes, images: UnsafePointer<Float>,
+                      labels: UnsafePointer<Int32>, batch: Int, steps: Int) throws -> BenchRow {
     PeakMemory.trimHeap()
     PeakMemory.reset()
     let model = VisionTransformer(layout: layout)
     ViTInitialization.randomize(model, seed: 1)
+    model.gemmModes = gemmModes
     if let trainable = mode.trainable { model.setTrainable(trainable) }
     let flopsPerImage = mode.trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
     var seconds: [Double] = []

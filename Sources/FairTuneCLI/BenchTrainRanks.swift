@@ -44,6 +44,8 @@ func benchTrainRanks(_ args: ParsedArguments, ranks: Int) throws -> Int32 {
         trainable = try TrainableSet(layout: layout, method: .parts4, mask: lastHalf)
     }
     model.setTrainable(trainable)
+    model.gemmModes = try agreedGEMMModes(args, world: world, threads: threads, workload: GEMMSelection.Workload(
+        batch: global / ranks + 1, tokens: config.tokens, width: config.width, mlpWidth: config.mlpWidth, heads: config.heads))
     let groups = trainable.parameterGroups(layout: layout, weightDecay: 1e-4)
     let step = DataParallelStep(model: model, world: world, optimizer: try AdamW(), groups: groups, classWeights: nil,
                                 labelSmoothing: 0, clipGradNorm: nil, localBatch: global / ranks + 1)
@@ -96,4 +98,19 @@ private func relaunchUnderMPI(ranks: Int) throws -> Int32 {
     }
     process.waitUntilExit()
     return process.terminationStatus
+}
+
+/// `--gemm`/`--precision` resolved on rank 0 (measured when not forced) and used by every rank.
+private func agreedGEMMModes(_ args: ParsedArguments, world: MPICommunicator, threads: Int,
+                             workload: GEMMSelection.Workload) throws -> GEMMModes {
+    let candidates = try GEMMOptions.request(args).candidates(bf16Available: GEMMSelection.onednnBF16Kernel != nil)
+    var codes: [Int32] = [0, 0]
+    if world.isRoot {
+        let choice = try GEMMChoice.resolve(candidates: candidates, workload: workload, threads: threads, cacheFile: nil)
+        print("GEMM: \(choice.summary)")
+        codes = [Int32(GEMMChoice.code(choice.modes.linear)), Int32(GEMMChoice.code(choice.modes.attention))]
+    }
+    try world.broadcast(&codes)
+    return GEMMModes(linear: GEMMChoice.mode(code: Int(codes[0])) ?? .openblasFP32,
+                     attention: GEMMChoice.mode(code: Int(codes[1])) ?? .openblasFP32)
 }

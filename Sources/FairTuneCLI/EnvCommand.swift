@@ -22,6 +22,11 @@ let envCommand = Command(CommandSpec(
         ("OPENBLAS_CORETYPE", environment["OPENBLAS_CORETYPE"].map {
             $0 + (environment["FAIRTUNE_SET_CORETYPE"] == "1" ? " (set by fairtune)" : " (set by the user)")
         } ?? "unset"),
+        ("oneDNN", GEMMSelection.onednnVersion + ", matmul kernels " + (GEMMSelection.onednnFP32Kernel ?? "none") + " (f32), "
+            + (GEMMSelection.onednnBF16Kernel ?? "none") + " (bf16)"),
+        ("GEMM modes", "openblas fp32 by default; --precision auto / --gemm auto measure per run "
+            + "(bf16 is a candidate: \(GEMMSelection.onednnBF16Kernel == nil ? "no" : "yes")); the choice and its "
+            + "GFLOP/s are in the run's config.json (run.gemm) and gemm-selection.json"),
         ("CPU", cpu.modelName + (cpu.family.map { " (family \($0), model \(cpu.model ?? -1))" } ?? "")),
         ("CPU flags", cpu.simdFlags.joined(separator: " ")),
         ("logical CPUs", String(cpu.logicalProcessors)),

@@ -54,7 +54,7 @@ enum TrainOptions {
         .value("threads", "N", "compute threads per rank (default: SLURM_CPUS_PER_TASK, else the cores shared among the node's ranks)"),
         .value("workers", "N", "image-loading threads per rank", default: "1"),
         .value("log-interval", "SECONDS", "seconds between progress lines when the output is not a terminal", default: "30"),
-    ]
+    ] + GEMMOptions.specs(defaultPrecision: .fp32)
 
     /// Settings from an argument list stored earlier (a study's), with some options replaced: each
     /// `replacing` entry drops every occurrence of the option from `stored` and appends it (a nil
@@ -149,6 +149,7 @@ enum TrainOptions {
         settings.evaluateTrain = args.flag("train-metrics")
         settings.headLearningRateMultiplier = try args.double("head-lr-multiplier", in: 1e-6...1e6)!
         settings.augmentation = .init(rawValue: try args.choice("augment", TrainingSettings.Augmentation.allCases.map(\.rawValue))!)!
+        settings.gemm = try GEMMOptions.request(args)
         return settings
     }
 

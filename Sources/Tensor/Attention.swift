@@ -6,6 +6,8 @@
 /// (timm's `reshape(B, T, 3, H, D)`), so every head is a strided matrix and no permute is needed.
 /// `probabilities` (B, H, T, T); `output` (B, T, C) with heads concatenated.
 ///
+/// `mode` runs the per-head products (the attention shape class).
+///
 /// Two schedules with the same arithmetic: by default each phase (scores, softmax, values) runs
 /// over all heads, the products threaded inside OpenBLAS; when `ParallelRows` owns the cores, each
 /// worker takes whole heads and runs their phases back to back while the head's T×T tile is in cache.
@@ -43,7 +45,8 @@ public enum Attention {
     /// Fills `probabilities` and `output`.
     public static func forward(
         output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
-        qkv: UnsafePointer<Float>, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
+        qkv: UnsafePointer<Float>, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int,
+        mode: GEMMMode = .openblasFP32
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
@@ -55,13 +58,13 @@ public enum Attention {
                 // scores = q · kᵀ (NT).
                 let q = qkv + s.qkvOffset(bh)
                 GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: q, lda: ld, b: q + c, ldb: ld,
-                              c: probabilities + bh * t * t, ldc: t)
+                              c: probabilities + bh * t * t, ldc: t, mode: mode)
             },
             { bh in softmaxRows((bh * t)..<((bh + 1) * t)) },
             { bh in
                 // output = P · v (NN), into the head's columns.
                 GEMM.multiply(.none, .none, m: t, n: d, k: t, a: probabilities + bh * t * t, lda: t,
-                              b: qkv + s.qkvOffset(bh) + 2 * c, ldb: ld, c: output + s.outputOffset(bh), ldc: c)
+                              b: qkv + s.qkvOffset(bh) + 2 * c, ldb: ld, c: output + s.outputOffset(bh), ldc: c, mode: mode)
             },
         ], rowPhase: 1, rows: softmaxRows)
     }
@@ -71,7 +74,7 @@ public enum Attention {
     public static func backward(
         qkvGradient: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
         outputGradient: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
-        batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
+        batch b: Int, tokens t: Int, heads h: Int, headDim d: Int, mode: GEMMMode = .openblasFP32
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
@@ -85,9 +88,9 @@ public enum Attention {
                 let dout = outputGradient + s.outputOffset(bh)
                 // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT).
                 GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: probabilities + bh * t * t, lda: t, b: dout, ldb: c,
-                              c: qkvGradient + offset + 2 * c, ldc: ld)
+                              c: qkvGradient + offset + 2 * c, ldc: ld, mode: mode)
                 GEMM.multiply(.none, .transposed, m: t, n: t, k: d, a: dout, lda: c, b: qkv + offset + 2 * c, ldb: ld,
-                              c: scratch + bh * t * t, ldc: t)
+                              c: scratch + bh * t * t, ldc: t, mode: mode)
             },
             { bh in softmaxRows((bh * t)..<((bh + 1) * t)) },
             { bh in
@@ -95,9 +98,9 @@ public enum Attention {
                 let ds = scratch + bh * t * t
                 // dq = dS · k (NN); dk = dSᵀ · q (TN).
                 GEMM.multiply(.none, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv + offset + c, ldb: ld,
-                              c: qkvGradient + offset, ldc: ld)
+                              c: qkvGradient + offset, ldc: ld, mode: mode)
                 GEMM.multiply(.transposed, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv + offset, ldb: ld,
-                              c: qkvGradient + offset + c, ldc: ld)
+                              c: qkvGradient + offset + c, ldc: ld, mode: mode)
             },
         ], rowPhase: 1, rows: softmaxRows)
     }

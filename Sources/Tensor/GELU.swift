@@ -8,7 +8,14 @@ public enum GELU {
 
     /// `output[i] = 0.5 · x · (1 + erf(x / √2))`; `output` may equal `input`.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
-        forEachTile(count: count) { start, n, t in
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            forwardOnThisThread(output: output + range.lowerBound, input: input + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// `forward` on the calling thread only (inside a worker's chunk).
+    static func forwardOnThisThread(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        forEachTile(in: 0..<count) { start, n, t in
             let x = input + start
             for j in 0..<n { t[j] = 0.5 * x[j] * (1 + FastMath.erf(x[j] * 0.70710678118654752)) }
             (output + start).update(from: t, count: n)
@@ -19,30 +26,29 @@ public enum GELU {
     /// `inputGradient` may equal `outputGradient`.
     public static func backward(inputGradient: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                                 outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int) {
-        forEachTile(count: count) { start, n, t in
-            let x = input + start, dy = outputGradient + start, dx = inputGradient + start
-            for j in 0..<n { t[j] = derivative(x[j]) }
-            if accumulate {
-                for j in 0..<n { dx[j] += dy[j] * t[j] }
-            } else {
-                for j in 0..<n { dx[j] = dy[j] * t[j] }
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            forEachTile(in: range) { start, n, t in
+                let x = input + start, dy = outputGradient + start, dx = inputGradient + start
+                for j in 0..<n { t[j] = derivative(x[j]) }
+                if accumulate {
+                    for j in 0..<n { dx[j] += dy[j] * t[j] }
+                } else {
+                    for j in 0..<n { dx[j] = dy[j] * t[j] }
+                }
             }
         }
     }
 
-    /// Calls `body(start, n, scratch)` for consecutive tiles of at most `tile` of the `count`
-    /// elements, the tiles split across `ParallelRows` workers; `scratch` holds `tile` floats on
-    /// the worker's stack.
+    /// Calls `body(start, n, scratch)` for consecutive tiles of at most `tile` of the elements in
+    /// `range`, on the calling thread; `scratch` holds `tile` floats on its stack.
     @inline(__always)
-    private static func forEachTile(count: Int, _ body: (_ start: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
-        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let n = min(tile, range.upperBound - start)
-                    body(start, n, scratch.baseAddress!)
-                    start += n
-                }
+    private static func forEachTile(in range: Range<Int>, _ body: (_ start: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let n = min(tile, range.upperBound - start)
+                body(start, n, scratch.baseAddress!)
+                start += n
             }
         }
     }

@@ -9,8 +9,8 @@ public enum Transpose: Sendable {
 /// The one matrix-product interface of fairtune: row-major, f32 in and out.
 ///
 /// Every matrix product of the model (patch embedding, qkv, projection, MLP, head and their
-/// backward) goes through here, so a second backend needs to change only this file. CBLAS types
-/// stay behind this interface.
+/// backward) goes through here; each call names its `GEMMMode` (library and operand precision,
+/// OpenBLAS f32 by default). CBLAS and oneDNN types stay behind this interface.
 public enum GEMM {
     /// `C = alpha * op(A) * op(B) + beta * C`, all matrices row-major.
     ///
@@ -19,13 +19,12 @@ public enum GEMM {
     ///     A as stored (k, m) and uses its transpose.
     ///   - transB: `.none` reads B as (k, n); `.transposed` reads B stored as (n, k).
     ///   - c: (m, n) with leading dimension `ldc`.
-    ///   - splittingRows: split the m rows of C across `ParallelRows` workers when they own the
-    ///     cores (`ParallelRows.useOwnThreads`); otherwise (and by default) one call, threaded
-    ///     inside OpenBLAS. Each chunk is an independent product on disjoint rows of C: A's rows
-    ///     (or, transposed, its columns) move with them, B is shared.
+    ///   - bias: n values added to every row of C (`C = alpha·op(A)·op(B) + bias + beta·C`); oneDNN
+    ///     adds it in the product's epilogue, OpenBLAS in a pass over C before the product.
+    ///   - gelu: apply the exact GELU to the result, `C = GELU(...)` (oneDNN: in the epilogue).
+    ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
-    @inlinable
     public static func multiply(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -34,32 +33,64 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        splittingRows: Bool = false
+        bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
+        mode: GEMMMode = .openblasFP32
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
         precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
-        if splittingRows && ParallelRows.splitsMatrixProducts {
-            ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
-                let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
-                multiply(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda, b: b, ldb: ldb,
-                         beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+        if mode.backend == .onednn && k > 0 {
+            // oneDNN's output scale (alpha) would scale its bias too: then add the bias in a pass.
+            var beta = beta, bias = bias
+            if let row = bias, alpha != 1 {
+                addBias(row, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc)
+                (beta, bias) = (1, nil)
             }
+            // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
+            let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
+                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
+            OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias)
             return
         }
+        if let bias { addBias(bias, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc) }
         cblas_sgemm(CblasRowMajor,
                     transA == .none ? CblasNoTrans : CblasTrans,
                     transB == .none ? CblasNoTrans : CblasTrans,
                     blasint(m), blasint(n), blasint(k), alpha,
-                    a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+                    a, blasint(lda), b, blasint(ldb), bias == nil ? beta : 1, c, blasint(ldc))
+        if gelu { applyGELU(rows: 0..<m, n: n, c: c, ldc: ldc) }
+    }
+
+    /// `C[rows] = GELU(C[rows])` on the calling thread.
+    static func applyGELU(rows: Range<Int>, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ldc == n {
+            GELU.forwardOnThisThread(output: c + rows.lowerBound * n, input: c + rows.lowerBound * n, count: rows.count * n)
+        } else {
+            for r in rows { GELU.forwardOnThisThread(output: c + r * ldc, input: c + r * ldc, count: n) }
+        }
+    }
+
+    /// `C[rows] = beta·C[rows] + bias`, the pass before a product that then accumulates (beta 1).
+    static func addBias(_ bias: UnsafePointer<Float>, rows: Range<Int>, n: Int, beta: Float,
+                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for r in rows {
+            let y = c + r * ldc
+            if beta == 0 {
+                y.update(from: bias, count: n)
+            } else if beta == 1 {
+                for j in 0..<n { y[j] += bias[j] }
+            } else {
+                for j in 0..<n { y[j] = beta * y[j] + bias[j] }
+            }
+        }
     }
 
     /// `batchCount` independent products `C_i = alpha * op(A_i) * op(B_i) + beta * C_i`, where
     /// operand i starts `i * stride` elements after the base pointer (attention over batch × heads).
     ///
     /// - Complexity: 2·m·n·k·batchCount floating-point operations.
-    @inlinable
     public static func multiplyBatched(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -68,12 +99,12 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int, strideB: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int,
-        batchCount: Int
+        batchCount: Int, mode: GEMMMode = .openblasFP32
     ) {
         for i in 0..<batchCount {
             multiply(transA, transB, m: m, n: n, k: k, alpha: alpha,
                      a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
-                     beta: beta, c: c + i * strideC, ldc: ldc)
+                     beta: beta, c: c + i * strideC, ldc: ldc, mode: mode)
         }
     }
 }

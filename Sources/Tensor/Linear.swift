@@ -1,27 +1,21 @@
 /// A fully connected layer as `torch.nn.Linear`: `output = input · weightᵀ + bias`.
 ///
 /// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
-/// Both products go through `GEMM`, one call over all N rows.
+/// Every product goes through `GEMM` in `mode`, one call over all N rows.
 public enum Linear {
     /// Writes `output` (N, OC), or adds to it when `accumulate` (a residual connection); `output`
     /// rows are `outputStride` apart (≥ OC), so a layer can write into a slice of a wider buffer.
+    /// With `gelu` the output is `GELU(input · weightᵀ + bias)` (a layer whose pre-activation
+    /// nobody keeps: inference, frozen blocks).
     public static func forward(
         output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-        rows n: Int, inFeatures c: Int, outFeatures oc: Int
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false, mode: GEMMMode = .openblasFP32
     ) {
         let ldo = outputStride ?? oc
-        if let bias {
-            ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
-                for r in rows {
-                    let y = output + r * ldo
-                    if accumulate { for j in 0..<oc { y[j] += bias[j] } } else { y.update(from: bias, count: oc) }
-                }
-            }
-        }
-        // (N, C) · (OC, C)ᵀ: NT.
-        GEMM.multiply(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                      beta: bias == nil && !accumulate ? 0 : 1, c: output, ldc: ldo, splittingRows: true)
+        // (N, C) · (OC, C)ᵀ: NT; bias and GELU in the product's epilogue (oneDNN) or passes around it.
+        GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
+                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, mode: mode)
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
@@ -34,16 +28,17 @@ public enum Linear {
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums,
+        mode: GEMMMode = .openblasFP32
     ) {
         let ldo = outputStride ?? oc
         if let inputGradient {
-            GEMM.multiply(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
-                          beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, splittingRows: true)
+            GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
+                          beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, mode: mode)
         }
         if let weightGradient {
-            GEMM.multiply(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
-                          beta: 1, c: weightGradient, ldc: c, splittingRows: true)
+            GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
+                          beta: 1, c: weightGradient, ldc: c, mode: mode)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,

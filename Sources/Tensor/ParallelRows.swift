@@ -5,7 +5,7 @@ import Dispatch
 /// Two modes. By default the worker count follows the BLAS thread count, so one knob
 /// (`OPENBLAS_NUM_THREADS` or `BLASRuntime.setThreads`) sets the parallelism of the whole step,
 /// and each GEMM is threaded inside OpenBLAS. After `useOwnThreads(_:)` OpenBLAS runs
-/// single-threaded and fairtune's workers split the matrix products too (`GEMM.multiply(..., splittingRows: true)`,
+/// single-threaded and fairtune's workers split the matrix products too (`GEMM.multiplySplittingRows`,
 /// attention per batch × head): OpenBLAS's idle workers then no longer spin against the row-wise
 /// kernels, and attention runs each head's products and softmax in one cache-warm task.
 public enum ParallelRows {

@@ -17,6 +17,8 @@ public struct RunFiles: Sendable {
 
     /// `config.json`, `metrics.jsonl`, `result.json`, the checkpoint and the best epoch's checkpoint.
     public var config: String { path("config.json") }
+    /// The matrix-product modes measured for each CPU model this run has run on (`GEMMChoice`).
+    public var gemmSelection: String { path("gemm-selection.json") }
     public var metrics: String { path("metrics.jsonl") }
     public var result: String { path("result.json") }
     public var checkpoint: String { path("checkpoint.safetensors") }
@@ -39,7 +41,7 @@ public struct RunFiles: Sendable {
     /// new or empty folder, or one that holds a run (its config.json, result.json or checkpoint).
     public func checkIsRunDirectory() throws(TrainingError) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        let own: Set<String> = ["config.json", "result.json", "checkpoint.safetensors"]
+        let own: Set<String> = ["config.json", "result.json", "checkpoint.safetensors", "gemm-selection.json"]
         // Hidden files (temporary siblings) and the run's own lock do not make a folder someone else's.
         let visible = entries.filter { !$0.hasPrefix(".") && !$0.hasPrefix(RunDirectoryLock.fileName) }
         guard !visible.isEmpty, own.isDisjoint(with: visible) else { return }

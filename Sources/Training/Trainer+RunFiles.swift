@@ -46,6 +46,7 @@ extension Trainer {
                 ("checkpoint_every", .number(Double(settings.checkpointEvery))),
                 ("log_interval", .number(settings.logInterval)),
                 ("schedule_unit", .string("epoch")),
+                ("gemm", gemmChoice.json),
             ])),
             ("model", modelJSON),
             ("data", dataJSON),

@@ -5,6 +5,7 @@ import Foundation
 import Metrics
 import JSON
 import Optimization
+import Tensor
 import RunLock
 import ViT
 
@@ -87,6 +88,9 @@ public final class Trainer {
     /// What every checkpoint records to prove a resume continues this run (`RunFingerprints`).
     let settingsFingerprint: JSONValue
     let datasetFingerprint: JSONValue
+
+    /// The matrix products' modes, chosen at the start of `run` (rank 0's choice on every rank).
+    var gemmChoice = GEMMChoice(modes: GEMMModes(.openblasFP32), reason: "not chosen yet", measurements: [])
 
     /// When this session started, and the wall time of the sessions before it.
     var runStart = Date()
@@ -193,6 +197,7 @@ public final class Trainer {
         let lock = try lockRunDirectory()
         defer { lock?.release() }
         if let earlier = try earlierEnding() { return earlier }
+        try chooseGEMM()
         var state = try startOrResume()
         printSettings()
         try checkReplicas(epoch: state.position.epoch)
@@ -234,6 +239,31 @@ public final class Trainer {
             throw TrainingError.runFile(path: files.directory, message: "rank 0 could not create or lock the run directory (its message is above)")
         }
         return lock
+    }
+
+    /// Rank 0 chooses the matrix products' modes (forced, cached for this CPU in the run folder, or
+    /// measured) and every rank uses its choice: ranks must agree on the precision.
+    private func chooseGEMM() throws {
+        var codes: [Double] = [-1, -1]
+        var failure: Error?
+        if world.isRoot {
+            do {
+                let c = model.config
+                let workload = GEMMSelection.Workload(batch: localBatch, tokens: c.tokens, width: c.width, mlpWidth: c.mlpWidth, heads: c.heads)
+                let candidates = try settings.gemm.candidates(bf16Available: GEMMSelection.onednnBF16Kernel != nil)
+                gemmChoice = try GEMMChoice.resolve(candidates: candidates, workload: workload, threads: settings.threads,
+                                                    cacheFile: files.gemmSelection)
+                codes = [Double(GEMMChoice.code(gemmChoice.modes.linear)), Double(GEMMChoice.code(gemmChoice.modes.attention))]
+            } catch { failure = error }
+        }
+        try world.broadcast(&codes)
+        if let failure { throw failure }
+        guard let linear = GEMMChoice.mode(code: Int(codes[0])), let attention = GEMMChoice.mode(code: Int(codes[1])) else {
+            throw TrainingError.runFile(path: files.directory, message: "rank 0 could not choose the matrix-product library (its message is above)")
+        }
+        if !world.isRoot { gemmChoice = GEMMChoice(modes: GEMMModes(linear: linear, attention: attention), reason: "rank 0's choice", measurements: []) }
+        model.gemmModes = gemmChoice.modes
+        say("matrix products: \(gemmChoice.summary)")
     }
 
     /// The ending recorded by an earlier session that finished this run directory, if any; checks

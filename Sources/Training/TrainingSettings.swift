@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Metrics
+import Tensor
 import ViT
 
 /// Every setting of a training run, resolved (defaults filled in). Built by `fairtune train`.
@@ -106,6 +107,8 @@ public struct TrainingSettings: Sendable {
     public var augmentation: Augmentation = .reference
     /// The classifier head learns at this multiple of the rate (the search's `head_lr_multiplier`).
     public var headLearningRateMultiplier = 1.0
+    /// The matrix products' library and operand precision (`--gemm`, `--precision`).
+    public var gemm = GEMMRequest()
 
     public init(dataDirectory: String, weightsPath: String, attributes: [String], method: PEFTMethod, mask: String?,
                 loraRank: Int, loraAlpha: Float?, learningRate: Double, epochs: Int, globalBatchSize: Int,
@@ -177,7 +180,14 @@ public struct TrainingSettings: Sendable {
             ("image_size", imageSize.map { .number(Double($0)) } ?? .null),
             ("num_heads", heads.map { .number(Double($0)) } ?? .null),
             ("keep_best", keepBestText.map { .string($0) } ?? .null),
-        ]
+        ] + gemmResultDefining
+    }
+
+    /// bf16 operands change the result; so, in the last bits, does the library. Recorded only when
+    /// not the default (OpenBLAS f32), so runs from before these options still resume.
+    private var gemmResultDefining: [(String, JSONValue)] {
+        gemm == GEMMRequest() ? [] : [("precision", .string(gemm.precision.rawValue)),
+                                      ("gemm", gemm.library.map { .string($0.rawValue) } ?? .null)]
     }
 
     /// `path` made absolute against the current directory, so config.json names the files exactly.

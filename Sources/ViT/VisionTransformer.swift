@@ -17,6 +17,9 @@ public final class VisionTransformer {
     public let gradients: ParameterBuffer
     /// What trains; set with `setTrainable`.
     public private(set) var trainable: TrainableSet
+    /// The library and operand precision of the products, per shape class (OpenBLAS f32 by
+    /// default; bf16 operands make this mixed precision: everything else stays f32).
+    public var gemmModes = GEMMModes(.openblasFP32)
     private var activations: Activations?
     /// Batch size and mode of the last forward (the backward reads its activations).
     private var lastBatch = 0
@@ -89,7 +92,7 @@ public final class VisionTransformer {
         PatchEmbedding.im2col(columns: a.columns, images: images, batch: b, channels: config.channels,
                               height: config.imageSize, width: config.imageSize, patch: config.patchSize)
         Linear.forward(output: a.patchOut, input: a.columns, weight: parameter(layout.patchWeight),
-                       bias: parameter(layout.patchBias), rows: b * g, inFeatures: config.patchValues, outFeatures: c)
+                       bias: parameter(layout.patchBias), rows: b * g, inFeatures: config.patchValues, outFeatures: c, mode: gemmModes.linear)
         let x0 = residual[0], cls = parameter(layout.classToken), pos = parameter(layout.positionEmbedding)
         let patchOut = a.patchOut
         ParallelRows.forEach(count: n, minimumChunk: 64) { _, rows in
@@ -102,6 +105,7 @@ public final class VisionTransformer {
         }
         for i in 0..<config.depth {
             blockForward(i, activations: keepActivations ? a.kept[i] : a.scratch, geluOut: a.geluOut,
+                         keepsFC1Out: keepActivations && a.plans[i].keepsFC1Out,
                          input: residual[i], output: residual[i + 1], batch: b)
         }
         // Final norm and head on the class tokens only (LayerNorm is per token).
@@ -111,45 +115,52 @@ public final class VisionTransformer {
                           weight: parameter(layout.normWeight), bias: parameter(layout.normBias),
                           rows: b, channels: c, epsilon: config.layerNormEpsilon)
         Linear.forward(output: a.logits, input: a.classNorm, weight: parameter(layout.headWeight),
-                       bias: parameter(layout.headBias), rows: b, inFeatures: c, outFeatures: config.classes)
+                       bias: parameter(layout.headBias), rows: b, inFeatures: c, outFeatures: config.classes, mode: gemmModes.linear)
         lastBatch = b
         lastForwardKept = keepActivations
         return UnsafeBufferPointer(start: a.logits, count: b * config.classes)
     }
 
     /// One pre-norm block: `mid = x + proj(attn(qkv(norm1(x))))`, `y = mid + fc2(gelu(fc1(norm2(mid))))`.
-    private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
+    /// Without `keepsFC1Out` (inference, a block whose backward does not need it) fc1 writes
+    /// GELU(fc1) directly, the GELU fused into the product.
+    private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>, keepsFC1Out: Bool,
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
         let n = b * config.tokens, c = config.width, m = config.mlpWidth
         LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
                           bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
         Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
-                       rows: n, inFeatures: c, outFeatures: 3 * c)
+                       rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
         if let loraA = p.loraA, let loraB = p.loraB {
             let r = layout.loraRank, scale = layout.loraScaling
             let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
             // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
-            GEMM.multiply(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
-                          c: s.loraU, ldc: 2 * r, splittingRows: true)
-            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
-                          beta: 1, c: s.qkv, ldc: 3 * c, splittingRows: true)
-            GEMM.multiply(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
-                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, splittingRows: true)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+                          c: s.loraU, ldc: 2 * r, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+                          beta: 1, c: s.qkv, ldc: 3 * c, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
         }
         Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
-                          tokens: config.tokens, heads: config.heads, headDim: config.headDim)
+                          tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
         s.mid.update(from: x, count: n * c)
         Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
-                       bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c)
+                       bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
         LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
                           bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
-                       rows: n, inFeatures: c, outFeatures: m)
-        GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
+        if keepsFC1Out {
+            Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
+            GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
+        } else {
+            Linear.forward(output: geluOut, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, gelu: true, mode: gemmModes.linear)
+        }
         y.update(from: s.mid, count: n * c)
         Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
-                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
     }
 
     // MARK: - Backward
@@ -168,7 +179,7 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: blocksTrain || normTrains ? a.dClassNorm : nil, accumulateInput: false,
                         weightGradient: gradient(layout.headWeight), biasGradient: gradient(layout.headBias),
                         outputGradient: logitsGradient, input: a.classNorm, weight: parameter(layout.headWeight),
-                        rows: b, inFeatures: c, outFeatures: config.classes, partialSums: a.partialSums)
+                        rows: b, inFeatures: c, outFeatures: config.classes, partialSums: a.partialSums, mode: gemmModes.linear)
         guard blocksTrain || normTrains else { return }
         if blocksTrain { a.dClassIn.update(repeating: 0, count: b * c) }
         LayerNorm.backward(inputGradient: blocksTrain ? a.dClassIn : nil, weightGradient: gradient(layout.normWeight),
@@ -199,13 +210,13 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
                         outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
-                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums)
+                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         if needsHidden {
             GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, input: s.fc1Out, count: n * m)
             Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
                             weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
                             outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
-                            rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums)
+                            rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums, mode: gemmModes.linear)
         }
         if needsLN2Out {
             // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
@@ -219,11 +230,11 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
                         outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
-                        rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums)
+                        rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         guard plan.runsAttentionBackward else { return }
         Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
                            probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
-                           headDim: config.headDim)
+                           headDim: config.headDim, mode: gemmModes.attention)
         let needsLN1Out = norm1 || plan.needsInputGradient
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {
@@ -233,7 +244,7 @@ public final class VisionTransformer {
         Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
                         outputGradient: a.dQKV, input: s.ln1Out, weight: parameter(p.qkvWeight),
-                        rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums)
+                        rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums, mode: gemmModes.linear)
         loraInputGradient?()
         guard needsLN1Out else { return }
         LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
@@ -250,27 +261,27 @@ public final class VisionTransformer {
         let bq = parameter(loraB), bv = bq + c * r, aw = parameter(loraA)
         if let gB = gradient(loraB) {
             // dB_q += s·dqᵀ·u_q, dB_v += s·dvᵀ·u_v (TN).
-            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
-                          ldb: 2 * r, beta: 1, c: gB, ldc: r, splittingRows: true)
-            GEMM.multiply(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
-                          b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r, splittingRows: true)
+            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV, lda: 3 * c, b: s.loraU,
+                          ldb: 2 * r, beta: 1, c: gB, ldc: r, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.transposed, .none, m: c, n: r, k: n, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c,
+                          b: s.loraU + r, ldb: 2 * r, beta: 1, c: gB + c * r, ldc: r, mode: gemmModes.linear)
         }
         let gA = gradient(loraA)
         guard gA != nil || needsInputGradient else { return nil }
         // du_q = s·dq·B_q, du_v = s·dv·B_v (NN).
-        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
-                      c: a.dLoRAU, ldc: 2 * r, splittingRows: true)
-        GEMM.multiply(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
-                      c: a.dLoRAU + r, ldc: 2 * r, splittingRows: true)
+        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV, lda: 3 * c, b: bq, ldb: r,
+                      c: a.dLoRAU, ldc: 2 * r, mode: gemmModes.linear)
+        GEMM.multiplySplittingRows(.none, .none, m: n, n: r, k: c, alpha: scale, a: a.dQKV + 2 * c, lda: 3 * c, b: bv, ldb: r,
+                      c: a.dLoRAU + r, ldc: 2 * r, mode: gemmModes.linear)
         if let gA {
             // dA += duᵀ·x (TN).
-            GEMM.multiply(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
-                          beta: 1, c: gA, ldc: c, splittingRows: true)
+            GEMM.multiplySplittingRows(.transposed, .none, m: 2 * r, n: c, k: n, a: a.dLoRAU, lda: 2 * r, b: s.ln1Out, ldb: c,
+                          beta: 1, c: gA, ldc: c, mode: gemmModes.linear)
         }
         guard needsInputGradient else { return nil }
-        let du = a.dLoRAU, dx = a.dBranch
+        let du = a.dLoRAU, dx = a.dBranch, mode = gemmModes.linear
         // dx += du·A (NN).
-        return { GEMM.multiply(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c, splittingRows: true) }
+        return { GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: 2 * r, a: du, lda: 2 * r, b: aw, ldb: c, beta: 1, c: dx, ldc: c, mode: mode) }
     }
 
     /// Gradients of the class token, position embedding and patch embedding from d(tokens).
@@ -289,7 +300,7 @@ public final class VisionTransformer {
         }
         Linear.backward(inputGradient: nil, weightGradient: gW, biasGradient: gB, outputGradient: a.dBranch,
                         input: a.columns, weight: parameter(layout.patchWeight), rows: b * g,
-                        inFeatures: config.patchValues, outFeatures: c, partialSums: a.partialSums)
+                        inFeatures: config.patchValues, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
     }
 
     // MARK: - Loss

@@ -221,8 +221,8 @@ final class KernelGradientTests: XCTestCase {
             let lda = trans == .none ? k : m
             GEMM.multiply(trans, .none, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: n, c: whole.pointer, ldc: n)
             ParallelRows.useOwnThreads(3)
-            GEMM.multiply(trans, .none, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: n,
-                                       c: split.pointer, ldc: n, splittingRows: true)
+            GEMM.multiplySplittingRows(trans, .none, m: m, n: n, k: k, a: a.pointer, lda: lda, b: b.pointer, ldb: n,
+                                       c: split.pointer, ldc: n)
             ParallelRows.useBLASThreads()
             for i in 0..<(m * n) { XCTAssertEqual(split[i], whole[i], accuracy: 1e-5) }
         }

@@ -1,0 +1,46 @@
+import Foundation
+
+extension GEMM {
+    /// bf16 copies of a split product's operands, shared by the workers: each operand is rounded
+    /// once, in parallel, rather than once per worker (a weight gradient's B is the whole input).
+    nonisolated(unsafe) private static var sharedA = GrowingBuffer<UInt16>(), sharedB = GrowingBuffer<UInt16>()
+    private static let sharedLock = NSLock()
+
+    /// `multiplySplittingRows` with bf16 operands on oneDNN: both operands converted once across the
+    /// workers, then the rows of C split as for f32 (or, when OpenMP threads the products, one
+    /// call). Returns false (nothing done) when another
+    /// thread holds the shared copies; the caller then converts per worker.
+    static func multiplySplittingRowsBF16(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, gelu: Bool
+    ) -> Bool {
+        guard sharedLock.try() else { return false }
+        defer { sharedLock.unlock() }
+        let aRows = transA == .none ? m : k, aColumns = transA == .none ? k : m
+        let bRows = transB == .none ? k : n, bColumns = transB == .none ? n : k
+        let aCopy = sharedA.reserve(aRows * aColumns), bCopy = sharedB.reserve(bRows * bColumns)
+        convertAcrossWorkers(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
+        convertAcrossWorkers(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
+        let threads = BLASRuntime.threads
+        let split = ParallelRows.splitsMatrixProducts
+        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
+            let rows = split ? chunk : 0..<m
+            let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
+            let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
+                                         lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                         threads: threads, bias: bias != nil, gelu: gelu)
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc,
+                               bias: bias)
+        }
+        return true
+    }
+
+    private static func convertAcrossWorkers(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,
+                                             to destination: UnsafeMutablePointer<UInt16>) {
+        ParallelRows.forEach(count: rows, minimumChunk: 8) { _, r in
+            BFloat16.convert(rows: r.count, columns: columns, from: source + r.lowerBound * stride, stride: stride,
+                             to: destination + r.lowerBound * columns)
+        }
+    }
+}
