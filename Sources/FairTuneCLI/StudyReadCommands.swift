@@ -26,6 +26,7 @@ private func trialJSON(_ trial: Trial, configuration: StudyConfiguration, direct
         ("values", trial.values.map { .array($0.map { .number($0) }) } ?? .null),
         ("mask", assignment?.mask.map { .string($0) } ?? .null),
         ("lr", trial.param("lr").map { .number($0) } ?? .null),
+        ("head_lr_multiplier", trial.param(StudyConfiguration.headMultiplierParameter).map { .number($0) } ?? .null),
         ("run_directory", .string(directory + "/" + runDirectory)),
     ])
 }
@@ -35,7 +36,7 @@ let studyBestCommand = Command(CommandSpec(
     summary: "The best COMPLETE trial of a study (the Pareto set of a two-objective study): number, value(s), mask, lr and run directory.",
     options: [
         .value("study", "FILE", "the study journal", required: true),
-        .flag("json", "print JSON: {study, objectives, directions, best_trials: [{number, state, values, mask, lr, run_directory}]}"),
+        .flag("json", "print JSON: {study, objectives, directions, best_trials: [{number, state, values, mask, lr, head_lr_multiplier, run_directory}]}"),
     ]
 )) { args in
     let (study, configuration, directory) = try openStudy(args)
@@ -59,6 +60,7 @@ let studyBestCommand = Command(CommandSpec(
         let json = trialJSON(trial, configuration: configuration, directory: directory)
         print("  trial \(trial.number): " + values.joined(separator: ", ")
             + (json["mask"]?.stringValue.map { "; mask \($0)" } ?? "") + "; lr \(json["lr"]?.doubleValue ?? .nan)"
+            + (json["head_lr_multiplier"]?.doubleValue.map { "; head lr x \($0)" } ?? "")
             + "; run directory \(json["run_directory"]?.stringValue ?? "")")
     }
     return ExitStatus.success
