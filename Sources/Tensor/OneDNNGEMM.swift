@@ -198,19 +198,3 @@ enum OneDNNGEMM {
         precondition(status == dnnl_success, "oneDNN failed (status \(status.rawValue)): \(what())")
     }
 }
-
-/// A buffer that only grows: the bf16 operand copies of one thread.
-struct GrowingBuffer<Element> {
-    private var pointer: UnsafeMutablePointer<Element>?
-    private var capacity = 0
-
-    /// At least `count` elements (contents undefined).
-    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Element> {
-        if count > capacity || pointer == nil {
-            pointer?.deallocate()
-            capacity = max(count, 1)
-            pointer = .allocate(capacity: capacity)
-        }
-        return pointer!
-    }
-}
