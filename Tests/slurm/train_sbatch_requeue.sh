@@ -12,10 +12,7 @@ source "$root/Tests/slurm/support/slurm-test-lib"
 need_slurm
 binary=$(realpath "${1:-$root/.build/release/fairtune}")
 python=${PYTHON:-$root/.venv/bin/python}
-mkdir -p "$root/.build"
-work=$(mktemp -d "$root/.build/train-sbatch.XXXXXX")
-job=""
-trap '[ -n "$job" ] && scancel "$job" 2>/dev/null; rm -rf "$work"' EXIT
+make_work train-sbatch
 
 (cd "$root" && "$python" -m fairtune_prep synthetic --out "$work/data" --train 512 --val 64 --test 64 --quiet) > /dev/null
 args=(--data "$work/data" --weights "$root/Tests/Fixtures/vit/tiny_weights.safetensors" --attribute group
@@ -26,6 +23,7 @@ OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
 log="$work/job.log"
 job=$(cd "$work" && FAIRTUNE="$binary" FAIRTUNE_SRUN_MPI=pmix sbatch --parsable --ntasks=2 --time=10 \
     --output="$log" "$root/slurm/train.sbatch" "${args[@]}" --out "$work/run")
+ids+=("$job")
 
 # Wait until training is under way, then send what Slurm sends 5 minutes before the time limit.
 waited() { for _ in $(seq "$2"); do grep -q "$1" "$log" 2>/dev/null && return 0; sleep 0.5; done; return 1; }
@@ -33,7 +31,7 @@ waited "epoch 2/12:" 240 || { echo "FAIL: the job did not start training:" >&2; 
 scancel -s USR1 -b "$job"
 waited "train.sbatch: run finished\|train.sbatch: fairtune train exited" 360 \
     || { echo "FAIL: the job did not finish:" >&2; cat "$log" >&2; exit 1; }
-job=""
+ids=()
 
 for expected in "stopped with a checkpoint; requeueing" "start 2, 2 tasks" "resuming from" "train.sbatch: run finished"; do
     grep -q "$expected" "$log" || { echo "FAIL: the job log lacks '$expected':" >&2; cat "$log" >&2; exit 1; }
