@@ -97,10 +97,8 @@ enum TrainOptions {
     /// The settings of `fairtune train`, with every option checked.
     static func settings(_ args: ParsedArguments, world: Communicator) throws -> TrainingSettings {
         let name = args.spec.name
+        // --tuning is required by the spec, so the parser has refused its absence already.
         let method = try TuningOptions.method(args) ?? .full
-        if args.string("tuning") == nil {
-            throw ArgumentError.missingRequired(command: name, option: "tuning")
-        }
         let lora = try TuningOptions.lora(args, method: method)
         let classWeights: TrainingSettings.ClassWeightMode
         switch try args.requiredString("class-weights") {

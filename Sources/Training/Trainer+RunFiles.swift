@@ -77,11 +77,9 @@ extension Trainer {
         guard let saved = recorded["settings"], saved.objectValue != nil else {
             throw .runFile(path: files.config, message: "has no 'settings' object")
         }
-        for (key, value) in settings.resultDefining(resolvedClassWeights: classWeights) {
-            let old = saved[key] ?? .null
-            if old != value {
-                throw .resumeMismatch(path: files.config, setting: key, recorded: old.compactRendered(), given: value.compactRendered())
-            }
+        if let difference = RunFingerprints.firstDifference(recorded: saved, current: settingsFingerprint) {
+            throw .resumeMismatch(path: files.config, setting: difference.setting, recorded: difference.recorded,
+                                  given: difference.given)
         }
     }
 
