@@ -80,7 +80,7 @@ public struct ParzenEstimator: Sendable {
             let values = observations.map { $0[column] }
             switch distributions[column] {
             case let .categorical(choices): return ParzenEstimator.categoricalKernels(values, choiceCount: choices.count)
-            default: return .numeric(ParzenEstimator.numericKernels(values, distributions[column], column: column))
+            default: return .numeric(ParzenEstimator.numericKernels(values, distributions[column]))
             }
         }
     }
@@ -109,7 +109,7 @@ public struct ParzenEstimator: Sendable {
         return .categorical(weights: rows)
     }
 
-    static func numericKernels(_ values: [Double], _ distribution: Distribution, column: Int) -> NumericKernels {
+    static func numericKernels(_ values: [Double], _ distribution: Distribution) -> NumericKernels {
         var low = 0.0, high = 0.0, step = 0.0, isLog = false
         switch distribution {
         case let .int(l, h, s, lg): (low, high, step, isLog) = (Double(l), Double(h), Double(s), lg)
@@ -120,7 +120,7 @@ public struct ParzenEstimator: Sendable {
         if step != 0 { low -= step / 2; high += step / 2 }
         var mus = values
         if isLog { (low, high, mus) = (Foundation.log(low), Foundation.log(high), mus.map { Foundation.log($0) }) }
-        var sigmas = bandwidths(mus, low: low, high: high, column: column)
+        var sigmas = bandwidths(mus, low: low, high: high)
         mus.append(0.5 * (low + high))
         sigmas.append(high - low)
         let totals = zip(mus, sigmas).map { TruncatedNormal.logMass((low - $0) / $1, (high - $0) / $1) }
@@ -138,20 +138,10 @@ public struct ParzenEstimator: Sendable {
 
     /// Each kernel's σ: the larger gap to its sorted neighbours (the range's ends pad the list; the
     /// smallest and largest use their inner gap only), clipped to [(high − low) / min(100, k + 2), high − low].
-    ///
-    /// Equal observations (every mask bit) are ordered by a fixed hash of (parameter, observation index), and
-    /// that order decides which of them gets the one wide kernel. Optuna sorts with numpy's default argsort,
-    /// whose order of ties is unspecified (on x86 a SIMD sorting network: in order for a few elements,
-    /// scrambled for many); a stable order would hand the wide kernels of every bit to the same one or two
-    /// observations.
-    static func tieKey(parameter: Int, observation: Int) -> UInt64 {
-        var generator = SeededRandom(seed: UInt64(parameter), UInt64(observation), 0x5449_4553)  // "TIES"
-        return generator.next()
-    }
-
-    static func bandwidths(_ mus: [Double], low: Double, high: Double, column: Int) -> [Double] {
-        let tieKeys = mus.indices.map { tieKey(parameter: column, observation: $0) }
-        let order = mus.indices.sorted { mus[$0] < mus[$1] || (mus[$0] == mus[$1] && tieKeys[$0] < tieKeys[$1]) }
+    /// Equal observations (every mask bit) are sorted in numpy's order, as Optuna's `np.argsort` leaves them
+    /// (`NumpyArgsort`): that order decides which of them gets the one wide kernel.
+    static func bandwidths(_ mus: [Double], low: Double, high: Double) -> [Double] {
+        let order = NumpyArgsort.order(mus)
         let padded: [Double] = [low] + order.map { mus[$0] } + [high]
         var sorted: [Double] = (1..<(padded.count - 1)).map { (i: Int) -> Double in
             let left: Double = padded[i] - padded[i - 1]
