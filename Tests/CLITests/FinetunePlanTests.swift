@@ -1,6 +1,7 @@
-@testable import fairtune
 import Foundation
+import TestSupport
 import Testing
+@testable import fairtune
 
 /// The pieces of `fairtune finetune` and `fairtune report` that need no training.
 @Suite struct FinetunePlanTests {
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func gridChoosesTheBestValidationAUCAndLinksTheFirstSeed() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("finetune-plan-\(getpid())").path
+        let root = TestSupport.temporaryPath("finetune-plan").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         let p = FinetunePlan(out: root, seeds: [5, 6], methods: try plan().methods)
         let fullft = p.methods[1]

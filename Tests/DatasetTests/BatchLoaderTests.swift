@@ -1,6 +1,7 @@
 import Dataset
 import HDF5IO
 import Randomness
+import TestSupport
 import XCTest
 
 /// Shuffling, rank partitioning, batch contents, and the prefetching thread on the tiny fixture.
@@ -174,7 +175,7 @@ final class BatchLoaderTests: XCTestCase {
 
     func testStreamReportsAReadFailureAfterTheBatchesBeforeIt() throws {
         let fm = FileManager.default
-        let directory = fm.temporaryDirectory.appendingPathComponent("fairtune-damaged-\(UUID().uuidString)")
+        let directory = TestSupport.temporaryPath("fairtune-damaged")
         try fm.copyItem(atPath: Fixtures.tiny, toPath: directory.path)
         defer { try? fm.removeItem(at: directory) }
         let val = try PreparedDataset(directory: directory.path).split("val")
@@ -206,7 +207,7 @@ final class BatchLoaderTests: XCTestCase {
 final class TruncatedShardTests: XCTestCase {
     func testAShardTruncatedAfterOpeningFailsNamingFileAndSample() throws {
         let fm = FileManager.default
-        let directory = fm.temporaryDirectory.appendingPathComponent("truncated-\(UUID().uuidString)")
+        let directory = TestSupport.temporaryPath("truncated")
         try fm.copyItem(atPath: Fixtures.tiny, toPath: directory.path)
         defer { try? fm.removeItem(at: directory) }
         let path = directory.appendingPathComponent("train/shard-00000.h5").path

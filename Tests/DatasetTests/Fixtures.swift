@@ -18,7 +18,7 @@ enum Fixtures {
     /// A temporary copy of tiny/ with the overlay of bad case `name` applied; removed by the caller.
     static func badDataset(_ name: String) throws -> URL {
         let fm = FileManager.default
-        let target = fm.temporaryDirectory.appendingPathComponent("fairtune-bad-\(name)-\(UUID().uuidString)")
+        let target = TestSupport.temporaryPath("fairtune-bad-\(name)")
         try fm.copyItem(atPath: tiny, toPath: target.path)
         let overlay = data.appendingPathComponent("bad/\(name)")
         let files = fm.enumerator(atPath: overlay.path)!.compactMap { $0 as? String }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import Optimization
 import SafeTensors
+import TestSupport
+import Testing
 
 /// One optimizer configuration of a fixture file, as torch ran it.
 struct OptimizerCase: Sendable, CustomTestStringConvertible {
@@ -142,7 +143,7 @@ struct OptimizerTests {
             writer.add("\(slot.offset).step", shape: [2], int64s: [Int64(slot.count), Int64(slot.step)])
             for (name, values) in slot.buffers { writer.add("\(slot.offset).\(name)", shape: [slot.count], floats: values) }
         }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("OptimizationTests-\(UUID().uuidString)")
+        let folder = TestSupport.temporaryPath("OptimizationTests")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("state.safetensors").path

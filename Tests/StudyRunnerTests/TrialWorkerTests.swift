@@ -40,7 +40,7 @@ import Training
     }
 
     @Test func twoRanksRunTheStudyThatRankZeroHandsOut() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)").path
+        let directory = TestSupport.temporaryPath("worker").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = try createStudy(in: directory, trials: 2)
         final class Seen: @unchecked Sendable {
@@ -83,7 +83,7 @@ import Training
     }
 
     @Test func theConfigurationReadsBackFromTheStudy() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)").path
+        let directory = TestSupport.temporaryPath("config").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let study = try Study(path: try createStudy(in: directory, trials: 1), workerID: "reader")
         let read = try StudyConfiguration(study: study)

@@ -71,9 +71,23 @@ public enum TestSupport {
         try run(fairtuneBinary, arguments, environment: environment, currentDirectory: currentDirectory)
     }
 
-    /// A new empty folder under the system's temporary directory.
+    /// This test process's scratch folder, `fairtune-tests-<pid>` in the system's temporary directory,
+    /// removed with everything in it when the process exits, so test runs leave nothing behind.
+    static let scratchRoot: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fairtune-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.scratchRoot) }
+        return root
+    }()
+
+    /// A path that does not exist yet, in this process's scratch folder.
+    public static func temporaryPath(_ label: String = "fairtune-test") -> URL {
+        scratchRoot.appendingPathComponent("\(label)-\(UUID().uuidString)")
+    }
+
+    /// A new empty folder in this process's scratch folder.
     public static func makeTemporaryDirectory(_ label: String = "fairtune-test") throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        let url = temporaryPath(label)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }

@@ -42,7 +42,7 @@ import Training
     }
 
     func scratch() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ranks-\(UUID().uuidString)").path
+        TestSupport.temporaryPath("ranks").path
     }
 
     @Test func twoRanksTrainAsOne() throws {

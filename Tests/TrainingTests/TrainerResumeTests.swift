@@ -37,7 +37,7 @@ import Training
     }
 
     @Test func writesRunFilesThenRefusesChangedSettings() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let out = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let first = try trainer(settings(out: out))
         #expect(first.stepsPerEpoch == 2)
@@ -73,7 +73,7 @@ import Training
     /// With each optimizer's state (RMSprop's square_avg and momentum_buffer included) through the checkpoint.
     @Test(arguments: [TrainingSettings.OptimizerKind.adamw, .rmsprop])
     func stoppedMidEpochAndResumedEqualsUninterrupted(_ optimizer: TrainingSettings.OptimizerKind) throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let base = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let whole = base + "/whole", cut = base + "/cut"
         #expect(try trainer(settings(out: whole, optimizer: optimizer)).run().ending == .completed)
@@ -104,7 +104,7 @@ import Training
     }
 
     @Test func resumeWithoutCheckpointIsAnError() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let out = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         #expect(throws: TrainingError.nothingToResume(directory: out)) { try trainer(settings(out: out, resume: true)).run() }
     }
@@ -112,7 +112,7 @@ import Training
     /// config.json deleted: the checkpoint still carries the settings, so another --lr is refused
     /// (naming the checkpoint), and the same settings resume and write config.json again.
     @Test func theCheckpointAloneRefusesChangedSettings() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let out = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         #expect(try trainer(settings(out: out), stopAtStep: 3).run().ending == .stopped(signal: "a stop request on another rank"))
         let files = RunFiles(directory: out)
@@ -125,7 +125,7 @@ import Training
 
     /// Data prepared again between stop and resume is refused, naming what changed.
     @Test func aResumeRefusesChangedData() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let base = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let data = base + "/data"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
@@ -141,7 +141,7 @@ import Training
 
     /// A folder of the user's own files is never trained into.
     @Test func aFolderThatIsNotARunIsRefused() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path
+        let out = TestSupport.temporaryPath("trainer").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try "mine".write(toFile: out + "/metrics.jsonl", atomically: true, encoding: .utf8)
@@ -151,7 +151,7 @@ import Training
 
     /// An image size whose step cannot fit is refused with the estimate before any allocation.
     @Test func anImpossibleImageSizeIsRefusedWithTheEstimate() throws {
-        var run = settings(out: FileManager.default.temporaryDirectory.appendingPathComponent("trainer-\(UUID().uuidString)").path)
+        var run = settings(out: TestSupport.temporaryPath("trainer").path)
         run.imageSize = 4096
         let error = #expect(throws: TrainingError.self) { try trainer(run) }
         #expect(error?.description.contains("needs up to") == true && error?.description.contains("image-size") == true,

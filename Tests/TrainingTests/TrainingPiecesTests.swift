@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Metrics
 import Optimization
+import TestSupport
 import Testing
 import Training
 import ViT
@@ -59,7 +60,7 @@ import ViT
     }
 
     func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).safetensors").path
+        TestSupport.temporaryPath("ckpt").appendingPathExtension("safetensors").path
     }
 
     @Test func roundTripsTrainableTensorsOptimizerStateAndPosition() throws {

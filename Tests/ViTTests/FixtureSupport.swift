@@ -15,7 +15,7 @@ enum Fixtures {
 
     /// A temporary directory removed at the end of the test.
     static func temporaryDirectory(_ test: XCTestCase) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vit-tests-\(UUID().uuidString)")
+        let dir = TestSupport.temporaryPath("vit-tests")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         return dir.path
