@@ -44,3 +44,32 @@ extension GEMM {
         }
     }
 }
+
+extension GEMM {
+    /// `C = alpha · op(A) · op(B) + beta · C` on operands already in bf16 (`UInt16` bits, rows
+    /// `lda`/`ldb` apart, shaped as in `multiply`), f32 out, on oneDNN with this thread's OpenMP
+    /// threads (1 when fairtune's workers split the work). For operands rounded once and read by
+    /// several products (attention's q, k, v and probabilities). With `batchCount` > 1, that many
+    /// independent products in one call, operand i starting `i · stride` elements after its base.
+    ///
+    /// - Complexity: 2·m·n·k floating-point operations.
+    public static func multiplyBF16(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        batchCount: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
+    ) {
+        precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
+                     "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 || batchCount == 0 { return }
+        if k == 0 {
+            for i in 0..<batchCount { for r in 0..<m { for j in 0..<n { c[i * strideC + r * ldc + j] *= beta } } }
+            return
+        }
+        var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                     lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                     threads: BLASRuntime.threads)
+        if batchCount > 1 { (shape.batch, shape.strideA, shape.strideB, shape.strideC) = (batchCount, strideA, strideB, strideC) }
+        OneDNNGEMM.execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
+    }
+}

@@ -33,7 +33,7 @@ public enum GEMMSelection {
 
     /// Times every candidate on both classes: the linear class as an MLP layer's forward, input-
     /// gradient and weight-gradient products (rows split across the workers), the attention class
-    /// as `Attention.forward` over every head. About a second for ViT-S/16 at batch 32.
+    /// as `Attention.forward` over every head (`forwardBF16` for bf16). About a second for ViT-S/16 at batch 32.
     public static func measure(_ workload: Workload, candidates: [GEMMMode], repeats: Int = 2) -> [Measurement] {
         var results: [Measurement] = []
         for mode in candidates {
@@ -71,12 +71,20 @@ public enum GEMMSelection {
     private static func timeAttention(_ w: Workload, mode: GEMMMode, repeats: Int) -> Double {
         let t = w.tokens, c = w.width, heads = w.batch * w.heads
         let qkv = randomBuffer(w.batch * t * 3 * c, seed: 4)
-        let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: w.batch * t * c)
-        defer { qkv.deallocate(); probabilities.deallocate(); out.deallocate() }
+        // bf16: the model's path, qkv rounded once and bf16 probabilities (the rounding is timed).
+        let qkvBF16 = UnsafeMutablePointer<UInt16>.allocate(capacity: mode.precision == .bf16 ? w.batch * t * 3 * c : 1)
+        let probabilitiesBF16 = UnsafeMutablePointer<UInt16>.allocate(capacity: mode.precision == .bf16 ? heads * t * t : 1)
+        defer { qkv.deallocate(); scores.deallocate(); out.deallocate(); qkvBF16.deallocate(); probabilitiesBF16.deallocate() }
         return best(flops: 2 * 2 * Double(heads) * Double(t) * Double(t) * Double(c / w.heads), repeats: repeats) {
-            Attention.forward(output: out, probabilities: probabilities, qkv: qkv, batch: w.batch, tokens: t,
-                              heads: w.heads, headDim: c / w.heads, mode: mode)
+            if mode.precision == .bf16 {
+                Attention.forwardBF16(output: out, probabilities: probabilitiesBF16, qkvBF16: qkvBF16, scores: scores, qkv: qkv,
+                                      batch: w.batch, tokens: t, heads: w.heads, headDim: c / w.heads)
+            } else {
+                Attention.forward(output: out, probabilities: scores, qkv: qkv, batch: w.batch, tokens: t,
+                                  heads: w.heads, headDim: c / w.heads, mode: mode)
+            }
         }
     }
 

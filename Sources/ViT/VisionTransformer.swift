@@ -19,7 +19,16 @@ public final class VisionTransformer {
     public private(set) var trainable: TrainableSet
     /// The library and operand precision of the products, per shape class (OpenBLAS f32 by
     /// default; bf16 operands make this mixed precision: everything else stays f32).
-    public var gemmModes = GEMMModes(.openblasFP32)
+    public var gemmModes = GEMMModes(.openblasFP32) {
+        didSet {
+            // bf16 attention keeps other tensors for the backward.
+            guard gemmModes.attention.precision != oldValue.attention.precision else { return }
+            activations?.plan(layout: layout, trainable: trainable, bf16Attention: bf16Attention)
+            lastForwardKept = false
+        }
+    }
+    /// Whether attention's products take bf16 operands (rounded once: `Attention.forwardBF16`).
+    private var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
     private var activations: Activations?
     /// Batch size and mode of the last forward (the backward reads its activations).
     private var lastBatch = 0
@@ -38,7 +47,7 @@ public final class VisionTransformer {
     public func setTrainable(_ set: TrainableSet) {
         precondition(set.isTrainable.count == layout.views.count, "trainable set of another layout")
         trainable = set
-        activations?.plan(layout: layout, trainable: set)
+        activations?.plan(layout: layout, trainable: set, bf16Attention: bf16Attention)
         lastForwardKept = false
     }
 
@@ -72,7 +81,7 @@ public final class VisionTransformer {
         if let a = activations, a.capacity >= batch { return a }
         activations = nil  // free the smaller set first: lower peak memory
         let a = Activations(config: config, loraRank: layout.loraRank, capacity: batch)
-        a.plan(layout: layout, trainable: trainable)
+        a.plan(layout: layout, trainable: trainable, bf16Attention: bf16Attention)
         activations = a
         return a
     }
@@ -143,8 +152,15 @@ public final class VisionTransformer {
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
                           beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
         }
-        Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
-                          tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
+        if bf16Attention {
+            // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
+            Attention.forwardBF16(output: s.attentionOut, probabilities: s.probabilitiesBF16, qkvBF16: s.qkvBF16,
+                                  scores: s.probabilities, qkv: s.qkv, batch: b, tokens: config.tokens,
+                                  heads: config.heads, headDim: config.headDim)
+        } else {
+            Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
+                              tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
+        }
         s.mid.update(from: x, count: n * c)
         Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
                        bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
@@ -232,9 +248,16 @@ public final class VisionTransformer {
                         outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
                         rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         guard plan.runsAttentionBackward else { return }
-        Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
-                           probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
-                           headDim: config.headDim, mode: gemmModes.attention)
+        if bf16Attention {
+            Attention.backwardBF16(qkvGradient: a.dQKV, outputGradient: a.dBranch, qkvBF16: s.qkvBF16,
+                                   probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
+                                   scoresGradient: a.dScores, scoresGradientBF16: a.dScoresBF16, batch: b,
+                                   tokens: config.tokens, heads: config.heads, headDim: config.headDim)
+        } else {
+            Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
+                               probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
+                               headDim: config.headDim, mode: gemmModes.attention)
+        }
         let needsLN1Out = norm1 || plan.needsInputGradient
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {
