@@ -20,24 +20,40 @@ extension GEMM {
         let aRows = transA == .none ? m : k, aColumns = transA == .none ? k : m
         let bRows = transB == .none ? k : n, bColumns = transB == .none ? n : k
         let aCopy = sharedA.reserve(aRows * aColumns), bCopy = sharedB.reserve(bRows * bColumns)
-        convertAcrossWorkers(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
-        convertAcrossWorkers(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
+        roundToBFloat16(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
+        roundToBFloat16(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
+        multiplySplittingRows(transA, transB, m: m, n: n, k: k, alpha: alpha, a: aCopy, lda: aColumns, b: bCopy, ldb: bColumns,
+                              beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu)
+        return true
+    }
+
+    /// `multiplySplittingRows` on operands already in bf16 (`UInt16` bits, e.g. from
+    /// `roundToBFloat16`, so an operand two products share is rounded once), on oneDNN: the rows
+    /// of C split across the workers when they own the cores, else one call on OpenMP threads.
+    public static func multiplySplittingRows(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
+    ) {
+        guard m > 0 && n > 0 && k > 0 else { return multiplyBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                                                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
         let threads = BLASRuntime.threads
         let split = ParallelRows.splitsMatrixProducts
         ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
             let rows = split ? chunk : 0..<m
-            let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
+            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
-                                         lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
                                          threads: threads, bias: bias != nil, gelu: gelu)
-            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc,
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), c: c + rows.lowerBound * ldc,
                                bias: bias)
         }
-        return true
     }
 
-    private static func convertAcrossWorkers(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,
-                                             to destination: UnsafeMutablePointer<UInt16>) {
+    /// Rounds a (rows, columns) f32 matrix with rows `stride` apart into dense bf16 rows, the rows
+    /// split across the workers.
+    public static func roundToBFloat16(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,
+                                       to destination: UnsafeMutablePointer<UInt16>) {
         ParallelRows.forEach(count: rows, minimumChunk: 8) { _, r in
             BFloat16.convert(rows: r.count, columns: columns, from: source + r.lowerBound * stride, stride: stride,
                              to: destination + r.lowerBound * columns)

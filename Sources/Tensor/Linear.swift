@@ -1,3 +1,5 @@
+import Foundation
+
 /// A fully connected layer as `torch.nn.Linear`: `output = input · weightᵀ + bias`.
 ///
 /// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
@@ -32,17 +34,54 @@ public enum Linear {
         mode: GEMMMode = .openblasFP32
     ) {
         let ldo = outputStride ?? oc
-        if let inputGradient {
+        if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
+            BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
+                                             weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
+                                             input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+        } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, mode: mode)
         }
-        if let weightGradient {
+        if let weightGradient, mode != .onednnBF16 {
             GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
                           beta: 1, c: weightGradient, ldc: c, mode: mode)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,
                                  partialSums: partialSums)
+        }
+    }
+}
+
+extension Linear {
+    /// The bf16 copies of a layer's backward operands: the output gradient, read by both products,
+    /// is rounded once (and the weight and input once each).
+    final class BFloat16Operands: @unchecked Sendable {
+        static let shared = BFloat16Operands()
+        private var outputGradient = GrowingBuffer<UInt16>(), operand = GrowingBuffer<UInt16>()
+        private let lock = NSLock()
+
+        /// `Linear.backward`'s two products with bf16 operands.
+        func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+                      weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
+                      outputStride ldo: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                      rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let dout16 = outputGradient.reserve(n * oc)
+            GEMM.roundToBFloat16(rows: n, columns: oc, from: dout, stride: ldo, to: dout16)
+            if let inputGradient {
+                let weight16 = operand.reserve(oc * c)
+                GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: weight16, ldb: c,
+                                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+            }
+            if let weightGradient {
+                let input16 = operand.reserve(n * c)
+                GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: input16)
+                GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
+                                           beta: 1, c: weightGradient, ldc: c)
+            }
         }
     }
 }

@@ -182,11 +182,12 @@ public final class VisionTransformer {
     // MARK: - Backward
 
     /// Accumulates dL/dparameters of the trainable views into `gradients`, given dL/dlogits (B, K)
-    /// for the last forward, which must have kept its activations. Stops below the lowest
+    /// for the last forward, which must have kept its activations (once: it overwrites some). Stops below the lowest
     /// trainable layer and skips the product of every frozen weight.
     public func backward(logitsGradient: UnsafePointer<Float>) {
         precondition(lastForwardKept, "backward needs a forward with keepActivations: true under the current trainable set")
         guard let a = activations else { return }
+        lastForwardKept = false  // the backward overwrites kept tensors it has read (fc1Out): one per forward
         let b = lastBatch, t = config.tokens, c = config.width, n = b * t
         let embeddingViews = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
         let embeddingsTrain = embeddingViews.contains { trainable.contains($0) }
@@ -222,13 +223,19 @@ public final class VisionTransformer {
         // MLP branch: y = mid + fc2(gelu(fc1(norm2(mid)))).
         let needsLN2Out = norm2 || plan.needsMidGradient
         let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
-        if trainable.contains(p.fc2Weight) { GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m) }
+        // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
+        let fc2Trains = trainable.contains(p.fc2Weight)
+        if needsHidden {
+            GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+        } else if fc2Trains {
+            GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
+        }
         Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
                         outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
                         rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         if needsHidden {
-            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, input: s.fc1Out, count: n * m)
+            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
             Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
                             weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
                             outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
