@@ -70,6 +70,29 @@ public enum GELU {
         }
     }
 
+    /// `forwardAndDerivative` with the value rounded to bf16 (the next product's operand, written
+    /// by this pass instead of a rounding pass of its own).
+    public static func forwardAndDerivative(outputBF16: UnsafeMutablePointer<UInt16>, derivative: UnsafeMutablePointer<Float>,
+                                            input: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { tiles in
+                let g = tiles.baseAddress!, d = g + tile
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start), x = input + start, y = outputBF16 + start
+                    for j in 0..<n {
+                        let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
+                        g[j] = 0.5 * x[j] * (1 + e.erf)
+                        d[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
+                    }
+                    for j in 0..<n { y[j] = BFloat16.bits(g[j]) }
+                    (derivative + start).update(from: d, count: n)
+                    start += n
+                }
+            }
+        }
+    }
+
     /// `inputGradient[i] = outputGradient[i] · derivative[i]`, the derivative from
     /// `forwardAndDerivative`; `inputGradient` may equal `outputGradient`.
     public static func backward(inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,

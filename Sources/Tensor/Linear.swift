@@ -20,7 +20,19 @@ public enum Linear {
                                    beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, mode: mode)
     }
 
+    /// `forward` on an input already in bf16 (`UInt16` bits, rows `inFeatures` apart), on oneDNN
+    /// with bf16 operands: the layer after a kernel that writes its output in bf16.
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, inputBF16: UnsafePointer<UInt16>,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int
+    ) {
+        BFloat16Operands.shared.forward(output: output, accumulate: accumulate, input: inputBF16, weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc)
+    }
+
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
+    /// With bf16 operands, `inputBF16` (the input already rounded, as `forward(inputBF16:)` took it)
+    /// replaces `input` for the weight gradient.
     ///
     /// - `inputGradient` (N, C): `+=` when `accumulateInput`, else overwritten; `dout · weight` (NN).
     /// - `weightGradient` (OC, C) `+= doutᵀ · input` (TN).
@@ -29,15 +41,17 @@ public enum Linear {
         inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
-        input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>? = nil, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums,
         mode: GEMMMode = .openblasFP32
     ) {
+        precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
             BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
-                                             input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+                                             input: input, inputBF16: inputBF16, weight: weight, rows: n, inFeatures: c,
+                                             outFeatures: oc)
         } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, mode: mode)
@@ -61,11 +75,22 @@ extension Linear {
         private var outputGradient = GrowingBuffer<UInt16>(), operand = GrowingBuffer<UInt16>()
         private let lock = NSLock()
 
-        /// `Linear.backward`'s two products with bf16 operands.
+        /// `Linear.forward(inputBF16:)`: the weight rounded, bias in the epilogue.
+        func forward(output: UnsafeMutablePointer<Float>, accumulate: Bool, input: UnsafePointer<UInt16>,
+                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let weight16 = operand.reserve(oc * c)
+            GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight16, ldb: c,
+                                       beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
+        }
+
+        /// `Linear.backward`'s two products with bf16 operands (`inputBF16`: the input already rounded).
         func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
-                      outputStride ldo: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                      rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+                      outputStride ldo: Int, input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>?,
+                      weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             let dout16 = outputGradient.reserve(n * oc)
@@ -77,8 +102,14 @@ extension Linear {
                                            beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
             }
             if let weightGradient {
-                let input16 = operand.reserve(n * c)
-                GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: input16)
+                let input16: UnsafePointer<UInt16>
+                if let inputBF16 {
+                    input16 = inputBF16
+                } else {
+                    let copy = operand.reserve(n * c)
+                    GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: copy)
+                    input16 = UnsafePointer(copy)
+                }
                 GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
                                            beta: 1, c: weightGradient, ldc: c)
             }

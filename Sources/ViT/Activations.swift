@@ -19,8 +19,10 @@ struct BlockActivations {
     var attentionOut: UnsafeMutablePointer<Float>
     /// Residual stream after attention (N, C), norm2 output (N, C) and statistics (N).
     var mid, ln2Out, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
-    /// fc1 output before GELU (N, M).
+    /// fc1 output before GELU (N, M); with bf16 layers, GELU' of it once the forward has run.
     var fc1Out: UnsafeMutablePointer<Float>
+    /// With bf16 layers: GELU(fc1 output) in bf16 (N, M), fc2's input, kept when fc2's weight trains.
+    var geluOutBF16: UnsafeMutablePointer<UInt16>
 }
 
 /// What the backward of one block reads, decided from the trainable set before the forward:
@@ -131,7 +133,7 @@ final class Activations {
                              probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
                              probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
                              attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
-                             ln2Rstd: make(n), fc1Out: make(n * m))
+                             ln2Rstd: make(n), fc1Out: make(n * m), geluOutBF16: makeBF16(n * m))
         }
         scratch = makeBlock()
         let pingPong = [make(n * c), make(n * c)]
@@ -153,9 +155,11 @@ final class Activations {
         residual = inferenceResidual
     }
 
-    /// Allocates the kept tensors for `trainable` (called once per trainable set and attention
-    /// precision); `bf16Attention` keeps attention's bf16 operands instead of its f32 tensors.
-    func plan(layout: ParameterLayout, trainable: TrainableSet, bf16Attention: Bool) {
+    /// Allocates the kept tensors for `trainable` (called once per trainable set and modes):
+    /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors, bf16 layers keep
+    /// fc2's bf16 input.
+    func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
+        let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
         let config = layout.config
         let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
@@ -192,6 +196,9 @@ final class Activations {
             if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
             if plan.keepsLN2Out { a.ln2Out = make(n * c) }
             if plan.keepsFC1Out { a.fc1Out = make(n * m) }
+            if plan.keepsFC1Out && bf16Layers && trainable.contains(layout.blocks[i].fc2Weight) {
+                a.geluOutBF16 = makeBF16(n * m)
+            }
             kept[i] = a
         }
         // Scratch residuals alternate by parity, so a block never reads and writes the same one.

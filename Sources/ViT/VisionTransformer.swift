@@ -21,14 +21,16 @@ public final class VisionTransformer {
     /// default; bf16 operands make this mixed precision: everything else stays f32).
     public var gemmModes = GEMMModes(.openblasFP32) {
         didSet {
-            // bf16 attention keeps other tensors for the backward.
-            guard gemmModes.attention.precision != oldValue.attention.precision else { return }
-            activations?.plan(layout: layout, trainable: trainable, bf16Attention: bf16Attention)
+            // bf16 attention and layers keep other tensors for the backward.
+            guard gemmModes != oldValue else { return }
+            activations?.plan(layout: layout, trainable: trainable, modes: gemmModes)
             lastForwardKept = false
         }
     }
     /// Whether attention's products take bf16 operands (rounded once: `Attention.forwardBF16`).
     private var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
+    /// Whether the layers' products take bf16 operands (GELU then writes fc2's input in bf16).
+    private var bf16Layers: Bool { gemmModes.linear == .onednnBF16 }
     private var activations: Activations?
     /// Batch size and mode of the last forward (the backward reads its activations).
     private var lastBatch = 0
@@ -47,7 +49,7 @@ public final class VisionTransformer {
     public func setTrainable(_ set: TrainableSet) {
         precondition(set.isTrainable.count == layout.views.count, "trainable set of another layout")
         trainable = set
-        activations?.plan(layout: layout, trainable: set, bf16Attention: bf16Attention)
+        activations?.plan(layout: layout, trainable: set, modes: gemmModes)
         lastForwardKept = false
     }
 
@@ -81,7 +83,7 @@ public final class VisionTransformer {
         if let a = activations, a.capacity >= batch { return a }
         activations = nil  // free the smaller set first: lower peak memory
         let a = Activations(config: config, loraRank: layout.loraRank, capacity: batch)
-        a.plan(layout: layout, trainable: trainable, bf16Attention: bf16Attention)
+        a.plan(layout: layout, trainable: trainable, modes: gemmModes)
         activations = a
         return a
     }
@@ -166,6 +168,16 @@ public final class VisionTransformer {
                        bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
         LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
                           bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        if keepsFC1Out && bf16Layers {
+            // One pass: fc2's input in bf16, GELU' over the pre-activation (its only later reader).
+            Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
+            GELU.forwardAndDerivative(outputBF16: s.geluOutBF16, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+            y.update(from: s.mid, count: n * c)
+            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+            return
+        }
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
@@ -224,15 +236,17 @@ public final class VisionTransformer {
         let needsLN2Out = norm2 || plan.needsMidGradient
         let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
         // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
+        // With bf16 layers the forward did this, leaving fc2's input in bf16.
         let fc2Trains = trainable.contains(p.fc2Weight)
-        if needsHidden {
+        if needsHidden && !bf16Layers {
             GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
-        } else if fc2Trains {
+        } else if fc2Trains && !bf16Layers {
             GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
         }
         Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
-                        outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
+                        outputGradient: a.dResidual, input: a.geluOut, inputBF16: bf16Layers ? s.geluOutBF16 : nil,
+                        weight: parameter(p.fc2Weight),
                         rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         if needsHidden {
             GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
