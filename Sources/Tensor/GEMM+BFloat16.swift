@@ -50,6 +50,28 @@ extension GEMM {
         }
     }
 
+    /// `multiplySplittingRows` on bf16 operands writing C in bf16 (`UInt16` bits): `C = op(A)·op(B)
+    /// + bias`, then GELU if asked, rounded once in the product's epilogue for the next product.
+    public static func multiplySplittingRows(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        c: UnsafeMutablePointer<UInt16>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
+    ) {
+        precondition(m > 0 && n > 0 && k > 0, "a bf16 destination needs a non-empty product: m=\(m) n=\(n) k=\(k)")
+        let threads = BLASRuntime.threads
+        let split = ParallelRows.splitsMatrixProducts
+        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
+            let rows = split ? chunk : 0..<m
+            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+            var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: 1, beta: 0, bf16: true,
+                                         threads: threads, bias: bias != nil, gelu: gelu)
+            shape.bf16Output = true
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), cBF16: c + rows.lowerBound * ldc,
+                               bias: bias)
+        }
+    }
+
     /// Rounds a (rows, columns) f32 matrix with rows `stride` apart into dense bf16 rows, the rows
     /// split across the workers.
     public static func roundToBFloat16(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,

@@ -30,6 +30,16 @@ public enum Linear {
                                         rows: n, inFeatures: c, outFeatures: oc)
     }
 
+    /// `forward` on oneDNN with bf16 operands writing `outputBF16` (N, OC) in bf16 (`GELU(·)` with
+    /// `gelu`): the input of a next bf16 product, rounded in this product's epilogue.
+    public static func forward(
+        outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
+    ) {
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: input, weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
+    }
+
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
     /// With bf16 operands, `inputBF16` (the input already rounded, as `forward(inputBF16:)` took it)
     /// replaces `input` for the weight gradient.
@@ -73,6 +83,7 @@ extension Linear {
     final class BFloat16Operands: @unchecked Sendable {
         static let shared = BFloat16Operands()
         private var outputGradient = GrowingBuffer<UInt16>(), operand = GrowingBuffer<UInt16>()
+        private var input = GrowingBuffer<UInt16>()
         private let lock = NSLock()
 
         /// `Linear.forward(inputBF16:)`: the weight rounded, bias in the epilogue.
@@ -84,6 +95,18 @@ extension Linear {
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight16, ldb: c,
                                        beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
+        }
+
+        /// `Linear.forward(outputBF16:)`: input and weight rounded, bias and GELU in the epilogue.
+        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                     bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
+            lock.lock()
+            defer { lock.unlock() }
+            let input16 = input.reserve(n * c), weight16 = operand.reserve(oc * c)
+            GEMM.roundToBFloat16(rows: n, columns: c, from: x, stride: c, to: input16)
+            GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input16, lda: c, b: weight16, ldb: c,
+                                       c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
         }
 
         /// `Linear.backward`'s two products with bf16 operands (`inputBF16`: the input already rounded).

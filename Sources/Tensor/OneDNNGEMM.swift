@@ -27,6 +27,8 @@ enum OneDNNGEMM {
         /// after the base pointer (bias and GELU unsupported).
         var batch = 1
         var strideA = 0, strideB = 0, strideC = 0
+        /// C is written in bf16 (`UInt16` bits; beta must be 0): the next product's operand.
+        var bf16Output = false
     }
 
     /// A primitive and its memory objects (their data pointers are set per call).
@@ -108,12 +110,25 @@ enum OneDNNGEMM {
     /// `UInt16` bits with the shape's leading dimensions); `bias` is required when `shape.bias`.
     static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
                         bias: UnsafePointer<Float>? = nil) {
+        precondition(!shape.bf16Output, "a bf16 destination is written through execute(_:a:b:cBF16:bias:)")
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(c), bias: bias)
+    }
+
+    /// `execute` writing C in bf16 (`shape.bf16Output`).
+    static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, cBF16: UnsafeMutablePointer<UInt16>,
+                        bias: UnsafePointer<Float>? = nil) {
+        precondition(shape.bf16Output && shape.beta == 0, "a bf16 destination needs shape.bf16Output and beta 0")
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(cBF16), bias: bias)
+    }
+
+    private static func run(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer,
+                            bias: UnsafePointer<Float>?) {
         setOpenMPThreads?(Int32(shape.threads))
         let state = threadState()
         let primitive = state.primitives[shape] ?? makePrimitive(shape, state: state)
         check(dnnl_memory_set_data_handle(primitive.a, UnsafeMutableRawPointer(mutating: a)), "set A")
         check(dnnl_memory_set_data_handle(primitive.b, UnsafeMutableRawPointer(mutating: b)), "set B")
-        check(dnnl_memory_set_data_handle(primitive.c, UnsafeMutableRawPointer(c)), "set C")
+        check(dnnl_memory_set_data_handle(primitive.c, c), "set C")
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: primitive.a),
                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: primitive.b),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: primitive.c)]
@@ -133,7 +148,8 @@ enum OneDNNGEMM {
                                batch: shape.batch, batchStride: shape.strideA)
         var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type,
                                batch: shape.batch, batchStride: shape.strideB)
-        var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false, type: dnnl_f32,
+        var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false,
+                               type: shape.bf16Output ? dnnl_bf16 : dnnl_f32,
                                batch: shape.batch, batchStride: shape.strideC)
         var biasDesc = matrixDesc(rows: 1, columns: shape.n, ld: shape.n, transposed: false, type: dnnl_f32)
         var desc = dnnl_matmul_desc_t()

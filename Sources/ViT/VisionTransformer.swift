@@ -178,6 +178,15 @@ public final class VisionTransformer {
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
             return
         }
+        if bf16Layers && !keepsFC1Out {
+            // fc1 + GELU write fc2's input in bf16 from the product's epilogue.
+            Linear.forward(outputBF16: s.geluOutBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
+            y.update(from: s.mid, count: n * c)
+            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+            return
+        }
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
