@@ -4,17 +4,18 @@ extension Attention {
     /// rounds a head's operands; each product runs over an image's H heads in one call. Scores,
     /// softmax and every result stay f32.
     ///
-    /// Shapes as `forward`: `qkv` (B, T, 3C) f32 in; `qkvBF16` (B, T, 3C) and `probabilities`
-    /// (B, H, T, T) bf16 out, both read by `backwardBF16`; `scores` (B, H, T, T) f32 scratch;
+    /// Shapes as `forward`: `qkv` (B, T, 3C) f32 in, rounded into `qkvBF16` (B, T, 3C), or nil when
+    /// `qkvBF16` already holds it (the qkv product wrote it in bf16); `probabilities` (B, H, T, T)
+    /// bf16 out; both bf16 tensors are read by `backwardBF16`; `scores` (B, H, T, T) f32 scratch;
     /// `output` (B, T, C) f32.
     public static func forwardBF16(
         output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<UInt16>,
-        qkvBF16: UnsafeMutablePointer<UInt16>, scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+        qkvBF16: UnsafeMutablePointer<UInt16>, scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>?,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
-        convert(rows: b * t, columns: ld, from: qkv, to: qkvBF16)
+        if let qkv { convert(rows: b * t, columns: ld, from: qkv, to: qkvBF16) }
         func softmaxRows(_ r: Range<Int>) {
             Softmax.forward(scores + r.lowerBound * t, into: probabilities + r.lowerBound * t,
                             rows: r.count, columns: t, stride: t, scale: scale)

@@ -141,23 +141,11 @@ public final class VisionTransformer {
         let n = b * config.tokens, c = config.width, m = config.mlpWidth
         LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
                           bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
-                       rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
-        if let loraA = p.loraA, let loraB = p.loraB {
-            let r = layout.loraRank, scale = layout.loraScaling
-            let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
-            // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
-                          c: s.loraU, ldc: 2 * r, mode: gemmModes.linear)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
-                          beta: 1, c: s.qkv, ldc: 3 * c, mode: gemmModes.linear)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
-                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
-        }
+        let qkvInBF16 = qkvForward(p, activations: s, rows: n)
         if bf16Attention {
             // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
             Attention.forwardBF16(output: s.attentionOut, probabilities: s.probabilitiesBF16, qkvBF16: s.qkvBF16,
-                                  scores: s.probabilities, qkv: s.qkv, batch: b, tokens: config.tokens,
+                                  scores: s.probabilities, qkv: qkvInBF16 ? nil : s.qkv, batch: b, tokens: config.tokens,
                                   heads: config.heads, headDim: config.headDim)
         } else {
             Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
@@ -200,11 +188,36 @@ public final class VisionTransformer {
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
     }
 
+    /// qkv = norm1(x)·Wᵀ + b, plus LoRA's update: written in bf16 straight into `s.qkvBF16` when
+    /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
+    private func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
+        let c = config.width
+        if bf16Attention && bf16Layers && p.loraA == nil {
+            Linear.forward(outputBF16: s.qkvBF16, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                           rows: n, inFeatures: c, outFeatures: 3 * c)
+            return true
+        }
+        Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                       rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
+        if let loraA = p.loraA, let loraB = p.loraB {
+            let r = layout.loraRank, scale = layout.loraScaling
+            let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
+            // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+                          c: s.loraU, ldc: 2 * r, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+                          beta: 1, c: s.qkv, ldc: 3 * c, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
+        }
+        return false
+    }
+
     // MARK: - Backward
 
     /// Accumulates dL/dparameters of the trainable views into `gradients`, given dL/dlogits (B, K)
-    /// for the last forward, which must have kept its activations (once: it overwrites some). Stops below the lowest
-    /// trainable layer and skips the product of every frozen weight.
+    /// for the last forward, which must have kept its activations (once: it overwrites some).
+    /// Stops below the lowest trainable layer and skips the product of every frozen weight.
     public func backward(logitsGradient: UnsafePointer<Float>) {
         precondition(lastForwardKept, "backward needs a forward with keepActivations: true under the current trainable set")
         guard let a = activations else { return }
