@@ -23,12 +23,13 @@ public enum Attention {
         /// Offset of head bh's columns in an output-shaped (B, T, C) buffer.
         func outputOffset(_ bh: Int) -> Int { (bh / h) * t * c + (bh % h) * d }
 
-        /// Runs `phases` over heads: per head on the workers when they own the cores, else each
-        /// phase over all heads in turn (`rowPhase` marks the softmax phase, split by rows).
-        func run(_ phases: [(_ bh: Int) -> Void], rowPhase: Int, rows: (Range<Int>) -> Void) {
+        /// Runs `phases` over `units` (heads, or images of H heads each): per unit on the workers
+        /// when they own the cores, else each phase over all units in turn (`rowPhase` marks the
+        /// softmax phase, then split by rows).
+        func run(units: Int, _ phases: [(_ unit: Int) -> Void], rowPhase: Int, rows: (Range<Int>) -> Void) {
             if ParallelRows.splitsMatrixProducts {
-                ParallelRows.forEach(count: b * h) { _, heads in
-                    for bh in heads { for phase in phases { phase(bh) } }
+                ParallelRows.forEach(count: units) { _, chunk in
+                    for unit in chunk { for phase in phases { phase(unit) } }
                 }
                 return
             }
@@ -36,7 +37,7 @@ public enum Attention {
                 if i == rowPhase {
                     ParallelRows.forEach(count: b * h * t, minimumChunk: 32) { _, r in rows(r) }
                 } else {
-                    for bh in 0..<(b * h) { phase(bh) }
+                    for unit in 0..<units { phase(unit) }
                 }
             }
         }
@@ -53,7 +54,7 @@ public enum Attention {
         func softmaxRows(_ r: Range<Int>) {
             Softmax.forwardInPlace(probabilities + r.lowerBound * t, rows: r.count, columns: t, stride: t, scale: scale)
         }
-        s.run([
+        s.run(units: b * h, [
             { bh in
                 // scores = q · kᵀ (NT).
                 let q = qkv + s.qkvOffset(bh)
@@ -82,7 +83,7 @@ public enum Attention {
             Softmax.backwardInPlace(scratch + r.lowerBound * t, probabilities: probabilities + r.lowerBound * t,
                                     rows: r.count, columns: t, stride: t, scale: scale)
         }
-        s.run([
+        s.run(units: b * h, [
             { bh in
                 let offset = s.qkvOffset(bh)
                 let dout = outputGradient + s.outputOffset(bh)

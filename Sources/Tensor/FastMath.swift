@@ -26,7 +26,12 @@ public enum FastMath {
 
     /// erf(x) with absolute error below 5e-7 (Abramowitz & Stegun 7.1.26: 1.5e-7, plus f32 rounding).
     @inlinable @inline(__always)
-    public static func erf(_ x: Float) -> Float {
+    public static func erf(_ x: Float) -> Float { erfAndGaussian(x).erf }
+
+    /// erf(x) as `erf`, and the e^(−x²) it computes on the way (the normal density's exponential
+    /// at √2·x, which GELU's derivative needs: one exponential for both).
+    @inlinable @inline(__always)
+    public static func erfAndGaussian(_ x: Float) -> (erf: Float, gaussian: Float) {
         let a = Swift.abs(x)
         let t = 1 / (1 + 0.3275911 * a)
         var p: Float = 1.061405429
@@ -34,7 +39,8 @@ public enum FastMath {
         p = p * t + 1.421413741
         p = p * t - 0.284496736
         p = p * t + 0.254829592
-        let y = 1 - p * t * exp(-a * a)
-        return x < 0 ? -y : y
+        let gaussian = exp(-a * a)
+        let y = 1 - p * t * gaussian
+        return (x < 0 ? -y : y, gaussian)
     }
 }

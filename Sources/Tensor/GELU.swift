@@ -29,13 +29,76 @@ public enum GELU {
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             forEachTile(in: range) { start, n, t in
                 let x = input + start, dy = outputGradient + start, dx = inputGradient + start
-                for j in 0..<n { t[j] = derivative(x[j]) }
+                for j in 0..<n { t[j] = Self.derivative(x[j]) }
                 if accumulate {
                     for j in 0..<n { dx[j] += dy[j] * t[j] }
                 } else {
                     for j in 0..<n { dx[j] = dy[j] * t[j] }
                 }
             }
+        }
+    }
+
+    /// The backward's one pass over the pre-activation: `output[i] = GELU(x)` (the next layer's
+    /// input, for its weight gradient) and `derivative[i] = GELU'(x)` (for `backward(derivative:)`),
+    /// sharing erf and its exponential; the values of `forward` bit for bit, the derivative's within
+    /// f32 rounding of `backward`'s. `derivative` may equal `input` (its last reader).
+    public static func forwardAndDerivative(output: UnsafeMutablePointer<Float>?, derivative: UnsafeMutablePointer<Float>,
+                                            input: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            // Both results go to stack tiles first (no aliasing with the caller's buffers: vectorizes).
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { tiles in
+                let g = tiles.baseAddress!, d = g + tile
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start), x = input + start
+                    if output != nil {
+                        for j in 0..<n {
+                            // φ(x) = e^(−(x/√2)²)/√(2π), the exponential erf(x/√2) computed anyway.
+                            let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
+                            g[j] = 0.5 * x[j] * (1 + e.erf)
+                            d[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
+                        }
+                        (output! + start).update(from: g, count: n)
+                    } else {
+                        for j in 0..<n { d[j] = Self.derivative(x[j]) }
+                    }
+                    (derivative + start).update(from: d, count: n)
+                    start += n
+                }
+            }
+        }
+    }
+
+    /// `forwardAndDerivative` with the value rounded to bf16 (the next product's operand, written
+    /// by this pass instead of a rounding pass of its own).
+    public static func forwardAndDerivative(outputBF16: UnsafeMutablePointer<UInt16>, derivative: UnsafeMutablePointer<Float>,
+                                            input: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { tiles in
+                let g = tiles.baseAddress!, d = g + tile
+                var start = range.lowerBound
+                while start < range.upperBound {
+                    let n = min(tile, range.upperBound - start), x = input + start, y = outputBF16 + start
+                    for j in 0..<n {
+                        let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
+                        g[j] = 0.5 * x[j] * (1 + e.erf)
+                        d[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
+                    }
+                    for j in 0..<n { y[j] = BFloat16.bits(g[j]) }
+                    (derivative + start).update(from: d, count: n)
+                    start += n
+                }
+            }
+        }
+    }
+
+    /// `inputGradient[i] = outputGradient[i] · derivative[i]`, the derivative from
+    /// `forwardAndDerivative`; `inputGradient` may equal `outputGradient`.
+    public static func backward(inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                derivative: UnsafePointer<Float>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            for i in range { inputGradient[i] = outputGradient[i] * derivative[i] }
         }
     }
 

@@ -20,27 +20,94 @@ extension GEMM {
         let aRows = transA == .none ? m : k, aColumns = transA == .none ? k : m
         let bRows = transB == .none ? k : n, bColumns = transB == .none ? n : k
         let aCopy = sharedA.reserve(aRows * aColumns), bCopy = sharedB.reserve(bRows * bColumns)
-        convertAcrossWorkers(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
-        convertAcrossWorkers(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
+        roundToBFloat16(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
+        roundToBFloat16(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
+        multiplySplittingRows(transA, transB, m: m, n: n, k: k, alpha: alpha, a: aCopy, lda: aColumns, b: bCopy, ldb: bColumns,
+                              beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu)
+        return true
+    }
+
+    /// `multiplySplittingRows` on operands already in bf16 (`UInt16` bits, e.g. from
+    /// `roundToBFloat16`, so an operand two products share is rounded once), on oneDNN: the rows
+    /// of C split across the workers when they own the cores, else one call on OpenMP threads.
+    public static func multiplySplittingRows(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
+    ) {
+        guard m > 0 && n > 0 && k > 0 else { return multiplyBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                                                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
         let threads = BLASRuntime.threads
         let split = ParallelRows.splitsMatrixProducts
         ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
             let rows = split ? chunk : 0..<m
-            let aStart = transA == .none ? aCopy + rows.lowerBound * aColumns : aCopy + rows.lowerBound
+            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
-                                         lda: aColumns, ldb: bColumns, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
                                          threads: threads, bias: bias != nil, gelu: gelu)
-            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(bCopy), c: c + rows.lowerBound * ldc,
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), c: c + rows.lowerBound * ldc,
                                bias: bias)
         }
-        return true
     }
 
-    private static func convertAcrossWorkers(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,
-                                             to destination: UnsafeMutablePointer<UInt16>) {
+    /// `multiplySplittingRows` on bf16 operands writing C in bf16 (`UInt16` bits): `C = op(A)·op(B)
+    /// + bias`, then GELU if asked, rounded once in the product's epilogue for the next product.
+    public static func multiplySplittingRows(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        c: UnsafeMutablePointer<UInt16>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
+    ) {
+        precondition(m > 0 && n > 0 && k > 0, "a bf16 destination needs a non-empty product: m=\(m) n=\(n) k=\(k)")
+        let threads = BLASRuntime.threads
+        let split = ParallelRows.splitsMatrixProducts
+        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
+            let rows = split ? chunk : 0..<m
+            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+            var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
+                                         lda: lda, ldb: ldb, ldc: ldc, alpha: 1, beta: 0, bf16: true,
+                                         threads: threads, bias: bias != nil, gelu: gelu)
+            shape.bf16Output = true
+            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), cBF16: c + rows.lowerBound * ldc,
+                               bias: bias)
+        }
+    }
+
+    /// Rounds a (rows, columns) f32 matrix with rows `stride` apart into dense bf16 rows, the rows
+    /// split across the workers.
+    public static func roundToBFloat16(rows: Int, columns: Int, from source: UnsafePointer<Float>, stride: Int,
+                                       to destination: UnsafeMutablePointer<UInt16>) {
         ParallelRows.forEach(count: rows, minimumChunk: 8) { _, r in
             BFloat16.convert(rows: r.count, columns: columns, from: source + r.lowerBound * stride, stride: stride,
                              to: destination + r.lowerBound * columns)
         }
+    }
+}
+
+extension GEMM {
+    /// `C = alpha · op(A) · op(B) + beta · C` on operands already in bf16 (`UInt16` bits, rows
+    /// `lda`/`ldb` apart, shaped as in `multiply`), f32 out, on oneDNN with this thread's OpenMP
+    /// threads (1 when fairtune's workers split the work). For operands rounded once and read by
+    /// several products (attention's q, k, v and probabilities). With `batchCount` > 1, that many
+    /// independent products in one call, operand i starting `i · stride` elements after its base.
+    ///
+    /// - Complexity: 2·m·n·k floating-point operations.
+    public static func multiplyBF16(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        batchCount: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
+    ) {
+        precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
+                     "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
+        if m == 0 || n == 0 || batchCount == 0 { return }
+        if k == 0 {
+            for i in 0..<batchCount { for r in 0..<m { for j in 0..<n { c[i * strideC + r * ldc + j] *= beta } } }
+            return
+        }
+        var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                     lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                     threads: BLASRuntime.threads)
+        if batchCount > 1 { (shape.batch, shape.strideA, shape.strideB, shape.strideC) = (batchCount, strideA, strideB, strideC) }
+        OneDNNGEMM.execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
     }
 }

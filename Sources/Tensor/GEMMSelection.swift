@@ -33,7 +33,8 @@ public enum GEMMSelection {
 
     /// Times every candidate on both classes: the linear class as an MLP layer's forward, input-
     /// gradient and weight-gradient products (rows split across the workers), the attention class
-    /// as `Attention.forward` over every head. About a second for ViT-S/16 at batch 32.
+    /// as `Attention.forward` and `backward` over every head (`forwardBF16`, `backwardBF16` for
+    /// bf16). About two seconds for ViT-S/16 at batch 32.
     public static func measure(_ workload: Workload, candidates: [GEMMMode], repeats: Int = 2) -> [Measurement] {
         var results: [Measurement] = []
         for mode in candidates {
@@ -68,15 +69,37 @@ public enum GEMMSelection {
         }
     }
 
+    /// Attention's forward and backward (as a training step runs them) over every head.
     private static func timeAttention(_ w: Workload, mode: GEMMMode, repeats: Int) -> Double {
-        let t = w.tokens, c = w.width, heads = w.batch * w.heads
-        let qkv = randomBuffer(w.batch * t * 3 * c, seed: 4)
-        let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: w.batch * t * c)
-        defer { qkv.deallocate(); probabilities.deallocate(); out.deallocate() }
-        return best(flops: 2 * 2 * Double(heads) * Double(t) * Double(t) * Double(c / w.heads), repeats: repeats) {
-            Attention.forward(output: out, probabilities: probabilities, qkv: qkv, batch: w.batch, tokens: t,
-                              heads: w.heads, headDim: c / w.heads, mode: mode)
+        let t = w.tokens, c = w.width, heads = w.batch * w.heads, d = c / w.heads
+        let rows = w.batch * t, square = heads * t * t, bf16 = mode.precision == .bf16
+        let qkv = randomBuffer(rows * 3 * c, seed: 4), outputGradient = randomBuffer(rows * c, seed: 5)
+        let qkvGradient = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * c)
+        let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: square)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: square)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: rows * c)
+        // bf16: the model's path, qkv rounded once and bf16 probabilities (the rounding is timed).
+        let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: bf16 ? rows * 4 * c + 2 * square : 1)
+        let qkvBF16 = halves, outputGradientBF16 = halves + rows * 3 * c
+        let probabilitiesBF16 = halves + rows * 4 * c, scoresGradientBF16 = probabilitiesBF16 + square
+        defer {
+            for p in [qkv, outputGradient, qkvGradient, probabilities, scratch, out] { p.deallocate() }
+            halves.deallocate()
+        }
+        return best(flops: 3 * 2 * 2 * Double(heads) * Double(t) * Double(t) * Double(d), repeats: repeats) {
+            if bf16 {
+                Attention.forwardBF16(output: out, probabilities: probabilitiesBF16, qkvBF16: qkvBF16, scores: probabilities,
+                                      qkv: qkv, batch: w.batch, tokens: t, heads: w.heads, headDim: d)
+                Attention.backwardBF16(qkvGradient: qkvGradient, outputGradient: outputGradient, qkvBF16: qkvBF16,
+                                       probabilities: probabilitiesBF16, outputGradientBF16: outputGradientBF16,
+                                       scoresGradient: scratch, scoresGradientBF16: scoresGradientBF16,
+                                       batch: w.batch, tokens: t, heads: w.heads, headDim: d)
+            } else {
+                Attention.forward(output: out, probabilities: probabilities, qkv: qkv, batch: w.batch, tokens: t,
+                                  heads: w.heads, headDim: d, mode: mode)
+                Attention.backward(qkvGradient: qkvGradient, scratch: scratch, outputGradient: outputGradient, qkv: qkv,
+                                   probabilities: probabilities, batch: w.batch, tokens: t, heads: w.heads, headDim: d, mode: mode)
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A fully connected layer as `torch.nn.Linear`: `output = input · weightᵀ + bias`.
 ///
 /// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
@@ -18,7 +20,29 @@ public enum Linear {
                                    beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, mode: mode)
     }
 
+    /// `forward` on an input already in bf16 (`UInt16` bits, rows `inFeatures` apart), on oneDNN
+    /// with bf16 operands: the layer after a kernel that writes its output in bf16.
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, inputBF16: UnsafePointer<UInt16>,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int
+    ) {
+        BFloat16Operands.shared.forward(output: output, accumulate: accumulate, input: inputBF16, weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc)
+    }
+
+    /// `forward` on oneDNN with bf16 operands writing `outputBF16` (N, OC) in bf16 (`GELU(·)` with
+    /// `gelu`): the input of a next bf16 product, rounded in this product's epilogue.
+    public static func forward(
+        outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
+    ) {
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: input, weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
+    }
+
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
+    /// With bf16 operands, `inputBF16` (the input already rounded, as `forward(inputBF16:)` took it)
+    /// replaces `input` for the weight gradient.
     ///
     /// - `inputGradient` (N, C): `+=` when `accumulateInput`, else overwritten; `dout · weight` (NN).
     /// - `weightGradient` (OC, C) `+= doutᵀ · input` (TN).
@@ -27,22 +51,91 @@ public enum Linear {
         inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
-        input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>? = nil, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums,
         mode: GEMMMode = .openblasFP32
     ) {
+        precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let ldo = outputStride ?? oc
-        if let inputGradient {
+        if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
+            BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
+                                             weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
+                                             input: input, inputBF16: inputBF16, weight: weight, rows: n, inFeatures: c,
+                                             outFeatures: oc)
+        } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, mode: mode)
         }
-        if let weightGradient {
+        if let weightGradient, mode != .onednnBF16 {
             GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: outputGradient, lda: ldo, b: input, ldb: c,
                           beta: 1, c: weightGradient, ldc: c, mode: mode)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,
                                  partialSums: partialSums)
+        }
+    }
+}
+
+extension Linear {
+    /// The bf16 copies of a layer's backward operands: the output gradient, read by both products,
+    /// is rounded once (and the weight and input once each).
+    final class BFloat16Operands: @unchecked Sendable {
+        static let shared = BFloat16Operands()
+        private var outputGradient = GrowingBuffer<UInt16>(), operand = GrowingBuffer<UInt16>()
+        private var input = GrowingBuffer<UInt16>()
+        private let lock = NSLock()
+
+        /// `Linear.forward(inputBF16:)`: the weight rounded, bias in the epilogue.
+        func forward(output: UnsafeMutablePointer<Float>, accumulate: Bool, input: UnsafePointer<UInt16>,
+                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let weight16 = operand.reserve(oc * c)
+            GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight16, ldb: c,
+                                       beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
+        }
+
+        /// `Linear.forward(outputBF16:)`: input and weight rounded, bias and GELU in the epilogue.
+        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                     bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
+            lock.lock()
+            defer { lock.unlock() }
+            let input16 = input.reserve(n * c), weight16 = operand.reserve(oc * c)
+            GEMM.roundToBFloat16(rows: n, columns: c, from: x, stride: c, to: input16)
+            GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input16, lda: c, b: weight16, ldb: c,
+                                       c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
+        }
+
+        /// `Linear.backward`'s two products with bf16 operands (`inputBF16`: the input already rounded).
+        func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+                      weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
+                      outputStride ldo: Int, input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>?,
+                      weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let dout16 = outputGradient.reserve(n * oc)
+            GEMM.roundToBFloat16(rows: n, columns: oc, from: dout, stride: ldo, to: dout16)
+            if let inputGradient {
+                let weight16 = operand.reserve(oc * c)
+                GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
+                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: weight16, ldb: c,
+                                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+            }
+            if let weightGradient {
+                let input16: UnsafePointer<UInt16>
+                if let inputBF16 {
+                    input16 = inputBF16
+                } else {
+                    let copy = operand.reserve(n * c)
+                    GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: copy)
+                    input16 = UnsafePointer(copy)
+                }
+                GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
+                                           beta: 1, c: weightGradient, ldc: c)
+            }
         }
     }
 }

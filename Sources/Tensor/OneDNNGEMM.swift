@@ -23,6 +23,12 @@ enum OneDNNGEMM {
         var bias = false
         /// Applies the exact GELU last, in the epilogue.
         var gelu = false
+        /// Independent products in one call (attention's heads), operand i `i · stride` elements
+        /// after the base pointer (bias and GELU unsupported).
+        var batch = 1
+        var strideA = 0, strideB = 0, strideC = 0
+        /// C is written in bf16 (`UInt16` bits; beta must be 0): the next product's operand.
+        var bf16Output = false
     }
 
     /// A primitive and its memory objects (their data pointers are set per call).
@@ -104,12 +110,25 @@ enum OneDNNGEMM {
     /// `UInt16` bits with the shape's leading dimensions); `bias` is required when `shape.bias`.
     static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
                         bias: UnsafePointer<Float>? = nil) {
+        precondition(!shape.bf16Output, "a bf16 destination is written through execute(_:a:b:cBF16:bias:)")
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(c), bias: bias)
+    }
+
+    /// `execute` writing C in bf16 (`shape.bf16Output`).
+    static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, cBF16: UnsafeMutablePointer<UInt16>,
+                        bias: UnsafePointer<Float>? = nil) {
+        precondition(shape.bf16Output && shape.beta == 0, "a bf16 destination needs shape.bf16Output and beta 0")
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(cBF16), bias: bias)
+    }
+
+    private static func run(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer,
+                            bias: UnsafePointer<Float>?) {
         setOpenMPThreads?(Int32(shape.threads))
         let state = threadState()
         let primitive = state.primitives[shape] ?? makePrimitive(shape, state: state)
         check(dnnl_memory_set_data_handle(primitive.a, UnsafeMutableRawPointer(mutating: a)), "set A")
         check(dnnl_memory_set_data_handle(primitive.b, UnsafeMutableRawPointer(mutating: b)), "set B")
-        check(dnnl_memory_set_data_handle(primitive.c, UnsafeMutableRawPointer(c)), "set C")
+        check(dnnl_memory_set_data_handle(primitive.c, c), "set C")
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: primitive.a),
                     dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: primitive.b),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: primitive.c)]
@@ -124,9 +143,14 @@ enum OneDNNGEMM {
     /// Creates and caches the primitive for `shape` on this thread.
     private static func makePrimitive(_ shape: Shape, state: ThreadState) -> Primitive {
         let type = shape.bf16 ? dnnl_bf16 : dnnl_f32
-        var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: shape.lda, transposed: shape.transA, type: type)
-        var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type)
-        var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false, type: dnnl_f32)
+        precondition(shape.batch == 1 || !(shape.bias || shape.gelu), "batched products take no epilogue")
+        var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: shape.lda, transposed: shape.transA, type: type,
+                               batch: shape.batch, batchStride: shape.strideA)
+        var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type,
+                               batch: shape.batch, batchStride: shape.strideB)
+        var cDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false,
+                               type: shape.bf16Output ? dnnl_bf16 : dnnl_f32,
+                               batch: shape.batch, batchStride: shape.strideC)
         var biasDesc = matrixDesc(rows: 1, columns: shape.n, ld: shape.n, transposed: false, type: dnnl_f32)
         var desc = dnnl_matmul_desc_t()
         if shape.bias {
@@ -162,13 +186,17 @@ enum OneDNNGEMM {
     }
 
     /// A (rows, columns) matrix, stored row-major with leading dimension `ld`, or stored
-    /// transposed as (columns, rows).
+    /// transposed as (columns, rows); with `batch` > 1, that many such matrices `batchStride` apart.
     private static func matrixDesc(rows: Int, columns: Int, ld: Int, transposed: Bool,
-                                   type: dnnl_data_type_t) -> dnnl_memory_desc_t {
+                                   type: dnnl_data_type_t, batch: Int = 1, batchStride: Int = 0) -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
-        let dims: [Int64] = [Int64(rows), Int64(columns)]
-        let strides: [Int64] = transposed ? [1, Int64(ld)] : [Int64(ld), 1]
-        check(dnnl_memory_desc_init_by_strides(&desc, 2, dims, type, strides), "memory descriptor")
+        var dims: [Int64] = [Int64(rows), Int64(columns)]
+        var strides: [Int64] = transposed ? [1, Int64(ld)] : [Int64(ld), 1]
+        if batch > 1 {
+            dims.insert(Int64(batch), at: 0)
+            strides.insert(Int64(batchStride), at: 0)
+        }
+        check(dnnl_memory_desc_init_by_strides(&desc, Int32(dims.count), dims, type, strides), "memory descriptor")
         return desc
     }
 

@@ -7,16 +7,22 @@ import Tensor
 struct BlockActivations {
     /// norm1 output (N, C) and its row statistics (N).
     var ln1Out, ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>
-    /// qkv projection (N, 3C) and attention probabilities (B, H, T, T).
+    /// qkv projection (N, 3C) and attention probabilities (B, H, T, T); with bf16 attention the
+    /// probabilities are f32 scratch (the scores) and not kept.
     var qkv, probabilities: UnsafeMutablePointer<Float>
+    /// With bf16 attention: qkv rounded (N, 3C) and the probabilities (B, H, T, T), in bf16; kept
+    /// for the backward in place of the f32 qkv and probabilities.
+    var qkvBF16, probabilitiesBF16: UnsafeMutablePointer<UInt16>
     /// LoRA down-projection u = x·Aᵀ (N, 2r).
     var loraU: UnsafeMutablePointer<Float>
     /// Attention output before proj (N, C).
     var attentionOut: UnsafeMutablePointer<Float>
     /// Residual stream after attention (N, C), norm2 output (N, C) and statistics (N).
     var mid, ln2Out, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
-    /// fc1 output before GELU (N, M).
+    /// fc1 output before GELU (N, M); with bf16 layers, GELU' of it once the forward has run.
     var fc1Out: UnsafeMutablePointer<Float>
+    /// With bf16 layers: GELU(fc1 output) in bf16 (N, M), fc2's input, kept when fc2's weight trains.
+    var geluOutBF16: UnsafeMutablePointer<UInt16>
 }
 
 /// What the backward of one block reads, decided from the trainable set before the forward:
@@ -75,7 +81,10 @@ final class Activations {
     private var owned: [UnsafeMutablePointer<Float>] = []
     /// The kept tensors of the current plan, freed when the plan changes.
     private var planOwned: [UnsafeMutablePointer<Float>] = []
-    /// Floats allocated for the current plan's kept tensors (0 when nothing below the head trains).
+    /// The bf16 buffers, owned for the model's life and for the current plan.
+    private var ownedBF16: [UnsafeMutablePointer<UInt16>] = [], planOwnedBF16: [UnsafeMutablePointer<UInt16>] = []
+    /// Floats allocated for the current plan's kept tensors (0 when nothing below the head trains);
+    /// a bf16 value counts as half a float.
     private(set) var keptFloats = 0
     /// Residual stream entering block i, i in 0...depth (index depth: after the last block).
     var residual: [UnsafeMutablePointer<Float>] = []
@@ -96,6 +105,8 @@ final class Activations {
     /// Gradient scratch: residual stream (N, C), a branch tensor (N, C), qkv (N, 3C), MLP hidden
     /// (N, M), attention scores (B, H, T, T), LoRA u (N, 2r), class rows (B, C) ×2.
     let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
+    /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dscores (B, H, T, T).
+    let dAttentionOutBF16, dScoresBF16: UnsafeMutablePointer<UInt16>
     /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
     let partialSums = PartialSums()
 
@@ -105,16 +116,24 @@ final class Activations {
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
         let patches = capacity * config.gridSize * config.gridSize
         var owned: [UnsafeMutablePointer<Float>] = []
+        var ownedBF16: [UnsafeMutablePointer<UInt16>] = []
         func make(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             owned.append(p)
             return p
         }
+        // Allocated now, resident only once written (bf16 attention).
+        func makeBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+            let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+            ownedBF16.append(p)
+            return p
+        }
         func makeBlock() -> BlockActivations {
             BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), qkv: make(n * 3 * c),
-                             probabilities: make(attentionCount), loraU: make(n * 2 * loraRank),
+                             probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
+                             probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
                              attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
-                             ln2Rstd: make(n), fc1Out: make(n * m))
+                             ln2Rstd: make(n), fc1Out: make(n * m), geluOutBF16: makeBF16(n * m))
         }
         scratch = makeBlock()
         let pingPong = [make(n * c), make(n * c)]
@@ -129,18 +148,25 @@ final class Activations {
         dResidual = make(n * c); dBranch = make(n * c); dQKV = make(n * 3 * c); dHidden = make(n * m)
         dScores = make(attentionCount); dLoRAU = make(n * 2 * loraRank)
         dClassNorm = make(capacity * c); dClassIn = make(capacity * c)
+        dAttentionOutBF16 = makeBF16(n * c); dScoresBF16 = makeBF16(attentionCount)
         self.owned = owned
+        self.ownedBF16 = ownedBF16
         kept = [BlockActivations](repeating: scratch, count: config.depth)
         residual = inferenceResidual
     }
 
-    /// Allocates the kept tensors for `trainable` (called once per trainable set).
-    func plan(layout: ParameterLayout, trainable: TrainableSet) {
+    /// Allocates the kept tensors for `trainable` (called once per trainable set and modes):
+    /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors, bf16 layers keep
+    /// fc2's bf16 input.
+    func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
+        let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
         let config = layout.config
         let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
         for p in planOwned { p.deallocate() }
+        for p in planOwnedBF16 { p.deallocate() }
         planOwned = []
+        planOwnedBF16 = []
         keptFloats = 0
         plans = BlockPlan.plans(layout: layout, trainable: trainable)
         residual = inferenceResidual
@@ -152,18 +178,34 @@ final class Activations {
                 keptFloats += count
                 return p
             }
+            func makeBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+                let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+                planOwnedBF16.append(p)
+                keptFloats += (count + 1) / 2
+                return p
+            }
             if plan.keepsInput { residual[i] = make(n * c); a.ln1Mean = make(n); a.ln1Rstd = make(n) }
             if plan.keepsLN1Out { a.ln1Out = make(n * c) }
             if plan.keepsLoRAU { a.loraU = make(n * 2 * layout.loraRank) }
-            if plan.keepsAttention { a.qkv = make(n * 3 * c); a.probabilities = make(attentionCount) }
+            if plan.keepsAttention && bf16Attention {
+                a.qkvBF16 = makeBF16(n * 3 * c); a.probabilitiesBF16 = makeBF16(attentionCount)
+            } else if plan.keepsAttention {
+                a.qkv = make(n * 3 * c); a.probabilities = make(attentionCount)
+            }
             if plan.keepsAttentionOut { a.attentionOut = make(n * c) }
             if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
             if plan.keepsLN2Out { a.ln2Out = make(n * c) }
             if plan.keepsFC1Out { a.fc1Out = make(n * m) }
+            if plan.keepsFC1Out && bf16Layers && trainable.contains(layout.blocks[i].fc2Weight) {
+                a.geluOutBF16 = makeBF16(n * m)
+            }
             kept[i] = a
         }
         // Scratch residuals alternate by parity, so a block never reads and writes the same one.
     }
 
-    deinit { for p in owned + planOwned { p.deallocate() } }
+    deinit {
+        for p in owned + planOwned { p.deallocate() }
+        for p in ownedBF16 + planOwnedBF16 { p.deallocate() }
+    }
 }

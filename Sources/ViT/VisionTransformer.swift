@@ -19,7 +19,18 @@ public final class VisionTransformer {
     public private(set) var trainable: TrainableSet
     /// The library and operand precision of the products, per shape class (OpenBLAS f32 by
     /// default; bf16 operands make this mixed precision: everything else stays f32).
-    public var gemmModes = GEMMModes(.openblasFP32)
+    public var gemmModes = GEMMModes(.openblasFP32) {
+        didSet {
+            // bf16 attention and layers keep other tensors for the backward.
+            guard gemmModes != oldValue else { return }
+            activations?.plan(layout: layout, trainable: trainable, modes: gemmModes)
+            lastForwardKept = false
+        }
+    }
+    /// Whether attention's products take bf16 operands (rounded once: `Attention.forwardBF16`).
+    private var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
+    /// Whether the layers' products take bf16 operands (GELU then writes fc2's input in bf16).
+    private var bf16Layers: Bool { gemmModes.linear == .onednnBF16 }
     private var activations: Activations?
     /// Batch size and mode of the last forward (the backward reads its activations).
     private var lastBatch = 0
@@ -38,7 +49,7 @@ public final class VisionTransformer {
     public func setTrainable(_ set: TrainableSet) {
         precondition(set.isTrainable.count == layout.views.count, "trainable set of another layout")
         trainable = set
-        activations?.plan(layout: layout, trainable: set)
+        activations?.plan(layout: layout, trainable: set, modes: gemmModes)
         lastForwardKept = false
     }
 
@@ -72,7 +83,7 @@ public final class VisionTransformer {
         if let a = activations, a.capacity >= batch { return a }
         activations = nil  // free the smaller set first: lower peak memory
         let a = Activations(config: config, loraRank: layout.loraRank, capacity: batch)
-        a.plan(layout: layout, trainable: trainable)
+        a.plan(layout: layout, trainable: trainable, modes: gemmModes)
         activations = a
         return a
     }
@@ -130,26 +141,40 @@ public final class VisionTransformer {
         let n = b * config.tokens, c = config.width, m = config.mlpWidth
         LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
                           bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
-                       rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
-        if let loraA = p.loraA, let loraB = p.loraB {
-            let r = layout.loraRank, scale = layout.loraScaling
-            let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
-            // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
-                          c: s.loraU, ldc: 2 * r, mode: gemmModes.linear)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
-                          beta: 1, c: s.qkv, ldc: 3 * c, mode: gemmModes.linear)
-            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
-                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
+        let qkvInBF16 = qkvForward(p, activations: s, rows: n)
+        if bf16Attention {
+            // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
+            Attention.forwardBF16(output: s.attentionOut, probabilities: s.probabilitiesBF16, qkvBF16: s.qkvBF16,
+                                  scores: s.probabilities, qkv: qkvInBF16 ? nil : s.qkv, batch: b, tokens: config.tokens,
+                                  heads: config.heads, headDim: config.headDim)
+        } else {
+            Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
+                              tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
         }
-        Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
-                          tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
         s.mid.update(from: x, count: n * c)
         Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
                        bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
         LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
                           bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        if keepsFC1Out && bf16Layers {
+            // One pass: fc2's input in bf16, GELU' over the pre-activation (its only later reader).
+            Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
+                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
+            GELU.forwardAndDerivative(outputBF16: s.geluOutBF16, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+            y.update(from: s.mid, count: n * c)
+            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+            return
+        }
+        if bf16Layers && !keepsFC1Out {
+            // fc1 + GELU write fc2's input in bf16 from the product's epilogue.
+            Linear.forward(outputBF16: s.geluOutBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
+            y.update(from: s.mid, count: n * c)
+            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
+            return
+        }
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
@@ -163,14 +188,40 @@ public final class VisionTransformer {
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
     }
 
+    /// qkv = norm1(x)·Wᵀ + b, plus LoRA's update: written in bf16 straight into `s.qkvBF16` when
+    /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
+    private func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
+        let c = config.width
+        if bf16Attention && bf16Layers && p.loraA == nil {
+            Linear.forward(outputBF16: s.qkvBF16, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                           rows: n, inFeatures: c, outFeatures: 3 * c)
+            return true
+        }
+        Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                       rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
+        if let loraA = p.loraA, let loraB = p.loraB {
+            let r = layout.loraRank, scale = layout.loraScaling
+            let a = parameter(loraA), bq = parameter(loraB), bv = bq + c * r
+            // u = x·Aᵀ (NT); q += s·u_q·B_qᵀ, v += s·u_v·B_vᵀ (NT, into the q and v column slices).
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: 2 * r, k: c, a: s.ln1Out, lda: c, b: a, ldb: c,
+                          c: s.loraU, ldc: 2 * r, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU, lda: 2 * r, b: bq, ldb: r,
+                          beta: 1, c: s.qkv, ldc: 3 * c, mode: gemmModes.linear)
+            GEMM.multiplySplittingRows(.none, .transposed, m: n, n: c, k: r, alpha: scale, a: s.loraU + r, lda: 2 * r, b: bv, ldb: r,
+                          beta: 1, c: s.qkv + 2 * c, ldc: 3 * c, mode: gemmModes.linear)
+        }
+        return false
+    }
+
     // MARK: - Backward
 
     /// Accumulates dL/dparameters of the trainable views into `gradients`, given dL/dlogits (B, K)
-    /// for the last forward, which must have kept its activations. Stops below the lowest
-    /// trainable layer and skips the product of every frozen weight.
+    /// for the last forward, which must have kept its activations (once: it overwrites some).
+    /// Stops below the lowest trainable layer and skips the product of every frozen weight.
     public func backward(logitsGradient: UnsafePointer<Float>) {
         precondition(lastForwardKept, "backward needs a forward with keepActivations: true under the current trainable set")
         guard let a = activations else { return }
+        lastForwardKept = false  // the backward overwrites kept tensors it has read (fc1Out): one per forward
         let b = lastBatch, t = config.tokens, c = config.width, n = b * t
         let embeddingViews = [layout.classToken, layout.positionEmbedding, layout.patchWeight, layout.patchBias]
         let embeddingsTrain = embeddingViews.contains { trainable.contains($0) }
@@ -206,13 +257,21 @@ public final class VisionTransformer {
         // MLP branch: y = mid + fc2(gelu(fc1(norm2(mid)))).
         let needsLN2Out = norm2 || plan.needsMidGradient
         let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
-        if trainable.contains(p.fc2Weight) { GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m) }
+        // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
+        // With bf16 layers the forward did this, leaving fc2's input in bf16.
+        let fc2Trains = trainable.contains(p.fc2Weight)
+        if needsHidden && !bf16Layers {
+            GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+        } else if fc2Trains && !bf16Layers {
+            GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
+        }
         Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
-                        outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
+                        outputGradient: a.dResidual, input: a.geluOut, inputBF16: bf16Layers ? s.geluOutBF16 : nil,
+                        weight: parameter(p.fc2Weight),
                         rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         if needsHidden {
-            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, input: s.fc1Out, count: n * m)
+            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
             Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
                             weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
                             outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
@@ -232,9 +291,16 @@ public final class VisionTransformer {
                         outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
                         rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         guard plan.runsAttentionBackward else { return }
-        Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
-                           probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
-                           headDim: config.headDim, mode: gemmModes.attention)
+        if bf16Attention {
+            Attention.backwardBF16(qkvGradient: a.dQKV, outputGradient: a.dBranch, qkvBF16: s.qkvBF16,
+                                   probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
+                                   scoresGradient: a.dScores, scoresGradientBF16: a.dScoresBF16, batch: b,
+                                   tokens: config.tokens, heads: config.heads, headDim: config.headDim)
+        } else {
+            Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,
+                               probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
+                               headDim: config.headDim, mode: gemmModes.attention)
+        }
         let needsLN1Out = norm1 || plan.needsInputGradient
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {

@@ -128,6 +128,36 @@ final class KernelGradientTests: XCTestCase {
         checkGradient("gelu input", parameter: x, analytic: dx, loss: forward)
     }
 
+    /// The backward's fused pass: GELU as `forward` bit for bit, GELU' as the derivative of the
+    /// exact formula (Double), and `backward(derivative:)` as `backward(input:)`.
+    func testGELUValueAndDerivativeInOnePass() {
+        let n = 40_000  // several tiles and, with two workers, two chunks
+        let x = Buffer(n, seed: 15, scale: 6), forwardValue = Buffer(n), value = Buffer(n), derivative = Buffer(n)
+        GELU.forward(output: forwardValue.pointer, input: x.pointer, count: n)
+        GELU.forwardAndDerivative(output: value.pointer, derivative: derivative.pointer, input: x.pointer, count: n)
+        for i in 0..<n {
+            XCTAssertEqual(value[i].bitPattern, forwardValue[i].bitPattern)
+            let v = Double(x[i])
+            let exact = 0.5 * (1 + erf(v / 2.0.squareRoot())) + v * exp(-0.5 * v * v) / (2 * Double.pi).squareRoot()
+            XCTAssertEqual(Double(derivative[i]), exact, accuracy: 2e-6)
+        }
+        let r = Buffer(n, seed: 16), viaInput = Buffer(n), viaDerivative = Buffer(n)
+        GELU.backward(inputGradient: viaInput.pointer, outputGradient: r.pointer, input: x.pointer, count: n)
+        GELU.backward(inputGradient: viaDerivative.pointer, outputGradient: r.pointer, derivative: derivative.pointer, count: n)
+        for i in 0..<n { XCTAssertEqual(viaDerivative[i], viaInput[i], accuracy: 1e-6 * max(1, abs(viaInput[i]))) }
+        // The value written in bf16 (fc2's operand with bf16 layers): the rounded f32 value.
+        var bf16 = [UInt16](repeating: 0, count: n)
+        let again = Buffer(n)
+        GELU.forwardAndDerivative(outputBF16: &bf16, derivative: again.pointer, input: x.pointer, count: n)
+        for i in 0..<n {
+            XCTAssertEqual(bf16[i], BFloat16.bits(forwardValue[i]))
+            XCTAssertEqual(again[i].bitPattern, derivative[i].bitPattern)
+        }
+        // In place over the input, as the model calls it, without the value.
+        GELU.forwardAndDerivative(output: nil, derivative: x.pointer, input: x.pointer, count: n)
+        for i in 0..<n { XCTAssertEqual(x[i], derivative[i], accuracy: 1e-6) }
+    }
+
     func testAttentionMatchesNaiveAndFiniteDifferences() {
         let b = 2, t = 5, h = 3, d = 4, c = h * d
         let qkv = Buffer(b * t * 3 * c, seed: 11), out = Buffer(b * t * c), p = Buffer(b * h * t * t)

@@ -135,4 +135,25 @@ private let transposes: [(Transpose, Transpose)] = [(.none, .none), (.none, .tra
             #expect(maxRelativeError(run(split: true, mode: mode), run(split: false, mode: mode)) <= 1e-5, "\(mode)")
         }
     }
+
+    /// A bf16 destination (the next product's operand, rounded in the epilogue) holds the f32
+    /// result rounded to bf16, with bias and GELU, rows split across workers or not.
+    @Test(.enabled(if: GEMMSelection.onednnBF16Kernel != nil, "oneDNN has no bf16 matrix product on this CPU"),
+          arguments: [false, true])
+    func bf16DestinationIsTheRoundedResult(split: Bool) {
+        let (m, n, k) = (70, 48, 40)
+        let a = values(m * k, seed: 41).map(BFloat16.bits), b = values(n * k, seed: 42).map(BFloat16.bits)
+        let bias = values(n, seed: 43)
+        if split { ParallelRows.useOwnThreads(2) }
+        defer { if split { ParallelRows.useBLASThreads() } }
+        for gelu in [false, true] {
+            var c32 = [Float](repeating: 0, count: m * n), c16 = [UInt16](repeating: 0, count: m * n)
+            GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                       c: &c32, ldc: n, bias: bias, gelu: gelu)
+            GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                       c: &c16, ldc: n, bias: bias, gelu: gelu)
+            let worst = zip(c16, c32).map { abs(BFloat16.float($0) - $1) / max(abs($1), 1e-3) }.max() ?? 0
+            #expect(worst <= 1.0 / 256, "gelu \(gelu)")
+        }
+    }
 }
