@@ -47,25 +47,15 @@ public enum GELU {
                                             input: UnsafePointer<Float>, count: Int) {
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             // Both results go to stack tiles first (no aliasing with the caller's buffers: vectorizes).
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { tiles in
-                let g = tiles.baseAddress!, d = g + tile
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let n = min(tile, range.upperBound - start), x = input + start
-                    if output != nil {
-                        for j in 0..<n {
-                            // φ(x) = e^(−(x/√2)²)/√(2π), the exponential erf(x/√2) computed anyway.
-                            let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
-                            g[j] = 0.5 * x[j] * (1 + e.erf)
-                            d[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
-                        }
-                        (output! + start).update(from: g, count: n)
-                    } else {
-                        for j in 0..<n { d[j] = Self.derivative(x[j]) }
-                    }
-                    (derivative + start).update(from: d, count: n)
-                    start += n
+            forEachTile(in: range, tiles: 2) { start, n, scratch in
+                let g = scratch, d = scratch + tile, x = input + start
+                if output != nil {
+                    valueAndDerivative(x, count: n, value: g, derivative: d)
+                    (output! + start).update(from: g, count: n)
+                } else {
+                    for j in 0..<n { d[j] = Self.derivative(x[j]) }
                 }
+                (derivative + start).update(from: d, count: n)
             }
         }
     }
@@ -75,21 +65,24 @@ public enum GELU {
     public static func forwardAndDerivative(outputBF16: UnsafeMutablePointer<UInt16>, derivative: UnsafeMutablePointer<Float>,
                                             input: UnsafePointer<Float>, count: Int) {
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * tile) { tiles in
-                let g = tiles.baseAddress!, d = g + tile
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let n = min(tile, range.upperBound - start), x = input + start, y = outputBF16 + start
-                    for j in 0..<n {
-                        let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
-                        g[j] = 0.5 * x[j] * (1 + e.erf)
-                        d[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
-                    }
-                    for j in 0..<n { y[j] = BFloat16.bits(g[j]) }
-                    (derivative + start).update(from: d, count: n)
-                    start += n
-                }
+            forEachTile(in: range, tiles: 2) { start, n, scratch in
+                let g = scratch, d = scratch + tile, y = outputBF16 + start
+                valueAndDerivative(input + start, count: n, value: g, derivative: d)
+                for j in 0..<n { y[j] = BFloat16.bits(g[j]) }
+                (derivative + start).update(from: d, count: n)
             }
+        }
+    }
+
+    /// GELU(x) into `value` and GELU'(x) into `derivative` for `count` elements, sharing erf and its
+    /// exponential: φ(x) = e^(−(x/√2)²)/√(2π) is the exponential erf(x/√2) computes anyway.
+    @inline(__always)
+    private static func valueAndDerivative(_ x: UnsafePointer<Float>, count: Int, value: UnsafeMutablePointer<Float>,
+                                           derivative: UnsafeMutablePointer<Float>) {
+        for j in 0..<count {
+            let e = FastMath.erfAndGaussian(x[j] * 0.70710678118654752)
+            value[j] = 0.5 * x[j] * (1 + e.erf)
+            derivative[j] = 0.5 * (1 + e.erf) + x[j] * (e.gaussian * 0.39894228040143268)
         }
     }
 
@@ -103,10 +96,11 @@ public enum GELU {
     }
 
     /// Calls `body(start, n, scratch)` for consecutive tiles of at most `tile` of the elements in
-    /// `range`, on the calling thread; `scratch` holds `tile` floats on its stack.
+    /// `range`, on the calling thread; `scratch` holds `tiles` × `tile` floats on its stack.
     @inline(__always)
-    private static func forEachTile(in range: Range<Int>, _ body: (_ start: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: tile) { scratch in
+    private static func forEachTile(in range: Range<Int>, tiles: Int = 1,
+                                    _ body: (_ start: Int, _ n: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tiles * tile) { scratch in
             var start = range.lowerBound
             while start < range.upperBound {
                 let n = min(tile, range.upperBound - start)
