@@ -35,10 +35,12 @@ extension Softmax {
     /// Both have rows `stride` apart. Serial over `rows`.
     public static func forward(_ scores: UnsafeMutablePointer<Float>, into probabilities: UnsafeMutablePointer<UInt16>,
                                rows: Int, columns: Int, stride: Int, scale: Float) {
+        let scaleLog2E = scale * 1.44269504088896341
         for r in 0..<rows {
             let x = scores + r * stride, y = probabilities + r * stride
             let maximum = RowSum.maximum(x, columns)
-            for j in 0..<columns { x[j] = FastMath.exp(scale * (x[j] - maximum)) }
+            // e^(scale·(x − max)) = 2^(scale·log2(e)·(x − max)), at the accuracy bf16 keeps.
+            for j in 0..<columns { x[j] = FastMath.exp2ForBF16(scaleLog2E * (x[j] - maximum)) }
             let inv = 1 / RowSum.sum(x, columns)
             for j in 0..<columns { y[j] = BFloat16.bits(x[j] * inv) }
         }
@@ -46,18 +48,14 @@ extension Softmax {
 
     /// `backwardInPlace` for bf16 probabilities, writing dL/dx in bf16 (the operand of the next
     /// products): `dx = scale · y ⊙ (dy − Σ_j dy_j y_j)` from `gradient` (dL/dy, f32). Rows are
-    /// `stride` apart in all three.
+    /// `stride` apart in all three. Two passes a row: the dot product, then the write.
     public static func backward(_ gradient: UnsafePointer<Float>, probabilities: UnsafePointer<UInt16>,
                                 into inputGradient: UnsafeMutablePointer<UInt16>,
                                 rows: Int, columns: Int, stride: Int, scale: Float) {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: columns) { tile in
-            let yf = tile.baseAddress!
-            for r in 0..<rows {
-                let g = gradient + r * stride, y = probabilities + r * stride, dx = inputGradient + r * stride
-                for j in 0..<columns { yf[j] = BFloat16.float(y[j]) }
-                let dot = RowSum.dot(g, yf, columns)
-                for j in 0..<columns { dx[j] = BFloat16.bits(scale * yf[j] * (g[j] - dot)) }
-            }
+        for r in 0..<rows {
+            let g = gradient + r * stride, y = probabilities + r * stride, dx = inputGradient + r * stride
+            let dot = RowSum.dot(g, bf16: y, columns)
+            for j in 0..<columns { dx[j] = BFloat16.bits(scale * BFloat16.float(y[j]) * (g[j] - dot)) }
         }
     }
 }
