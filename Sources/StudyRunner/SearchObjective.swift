@@ -20,27 +20,28 @@ public enum SearchObjective: String, Sendable, CaseIterable {
     /// The largest group mean cross-entropy (minimise).
     case maxLoss = "max_loss"
 
-    /// Optuna's direction of this objective.
-    public var direction: StudyDirection {
+    /// The Metrics objective this is; nil for `acc_diff`, the accuracy gap, which Metrics' objectives lack.
+    var metric: Objective? {
         switch self {
-        case .minAUC, .overallAUC, .minAccuracy, .overallAccuracy: return .maximize
-        case .aucDifference, .accuracyDifference, .maxLoss: return .minimize
+        case .minAUC: return .worstGroupAUC
+        case .overallAUC: return .auc
+        case .minAccuracy: return .worstGroupAccuracy
+        case .overallAccuracy: return .accuracy
+        case .aucDifference: return .aucGap
+        case .accuracyDifference: return nil
+        case .maxLoss: return .maxGroupLoss
         }
     }
+
+    /// Optuna's direction of this objective (a gap is minimised).
+    public var direction: StudyDirection { metric?.higherIsBetter ?? false ? .maximize : .minimize }
 
     /// The objective's value in `report`, or undefined with the reason (a group with one class has
     /// no AUC, an empty group no accuracy).
     /// - Throws: `MetricsError.unknownAttribute` when the report has no attribute `attribute`.
     public func value(in report: MetricsReport, attribute: String) throws(MetricsError) -> MetricValue {
-        switch self {
-        case .overallAUC: return report.overall.auc
-        case .overallAccuracy: return report.overall.accuracy
-        case .minAUC: return try report.value(of: .worstGroupAUC, attribute: attribute)
-        case .minAccuracy: return try report.value(of: .worstGroupAccuracy, attribute: attribute)
-        case .aucDifference: return try report.value(of: .aucGap, attribute: attribute)
-        case .accuracyDifference: return try report.attribute(attribute).summary(.accuracy).gap
-        case .maxLoss: return try report.value(of: .maxGroupLoss, attribute: attribute)
-        }
+        guard let metric else { return try report.attribute(attribute).summary(.accuracy).gap }
+        return try report.value(of: metric, attribute: attribute)
     }
 
     /// Parses `min_auc` or a two-objective `overall_auc,auc_diff`.
