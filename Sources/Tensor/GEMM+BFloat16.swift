@@ -37,16 +37,11 @@ extension GEMM {
     ) {
         guard m > 0 && n > 0 && k > 0 else { return multiplyBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                                                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
-        let threads = BLASRuntime.threads
-        let split = ParallelRows.splitsMatrixProducts
-        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
-            let rows = split ? chunk : 0..<m
-            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
-            let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
-                                         lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
-                                         threads: threads, bias: bias != nil, gelu: gelu)
-            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), c: c + rows.lowerBound * ldc,
-                               bias: bias)
+        let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                     lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
+                                     threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
+        splitRows(shape, a: a) { slice, aStart, firstRow in
+            OneDNNGEMM.execute(slice, a: aStart, b: UnsafeRawPointer(b), c: c + firstRow * ldc, bias: bias)
         }
     }
 
@@ -58,17 +53,27 @@ extension GEMM {
         c: UnsafeMutablePointer<UInt16>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
     ) {
         precondition(m > 0 && n > 0 && k > 0, "a bf16 destination needs a non-empty product: m=\(m) n=\(n) k=\(k)")
-        let threads = BLASRuntime.threads
+        var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
+                                     lda: lda, ldb: ldb, ldc: ldc, alpha: 1, beta: 0, bf16: true,
+                                     threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
+        shape.bf16Output = true
+        splitRows(shape, a: a) { slice, aStart, firstRow in
+            OneDNNGEMM.execute(slice, a: aStart, b: UnsafeRawPointer(b), cBF16: c + firstRow * ldc, bias: bias)
+        }
+    }
+
+    /// Runs the bf16 product `shape` (all its m rows) on oneDNN: its rows split across the workers
+    /// when they own the cores, else one call on OpenMP threads. `execute(slice, aStart, firstRow)`
+    /// runs the rows from `firstRow`, `slice` being `shape` with their count as m.
+    private static func splitRows(_ shape: OneDNNGEMM.Shape, a: UnsafePointer<UInt16>,
+                                  _ execute: (_ slice: OneDNNGEMM.Shape, _ aStart: UnsafeRawPointer, _ firstRow: Int) -> Void) {
         let split = ParallelRows.splitsMatrixProducts
-        ParallelRows.forEach(count: split ? m : 1, minimumChunk: 16) { _, chunk in
-            let rows = split ? chunk : 0..<m
-            let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
-            var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: rows.count, n: n, k: k,
-                                         lda: lda, ldb: ldb, ldc: ldc, alpha: 1, beta: 0, bf16: true,
-                                         threads: threads, bias: bias != nil, gelu: gelu)
-            shape.bf16Output = true
-            OneDNNGEMM.execute(shape, a: UnsafeRawPointer(aStart), b: UnsafeRawPointer(b), cBF16: c + rows.lowerBound * ldc,
-                               bias: bias)
+        ParallelRows.forEach(count: split ? shape.m : 1, minimumChunk: 16) { _, chunk in
+            let rows = split ? chunk : 0..<shape.m
+            var slice = shape
+            slice.m = rows.count
+            let aStart = shape.transA ? a + rows.lowerBound : a + rows.lowerBound * shape.lda
+            execute(slice, UnsafeRawPointer(aStart), rows.lowerBound)
         }
     }
 
