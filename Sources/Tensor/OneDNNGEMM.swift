@@ -50,6 +50,8 @@ enum OneDNNGEMM {
     final class ThreadState {
         let stream: dnnl_stream_t
         var primitives: [Shape: Primitive] = [:]
+        /// Softmax and GELU primitives (`OneDNNKernels`).
+        var kernels: [OneDNNKernels.Kind: OneDNNKernels.Primitive] = [:]
         var aBF16 = GrowingBuffer<UInt16>(), bBF16 = GrowingBuffer<UInt16>()
         init(engine: dnnl_engine_t) {
             var s: dnnl_stream_t?
