@@ -1,6 +1,7 @@
 /// The exact GELU of `torch.nn.GELU()` (approximate='none'): `x · Φ(x)`, Φ the normal CDF via erf.
 ///
-/// Shapes: `input`, `output` (count) element-wise.
+/// Shapes: `input`, `output` (count) element-wise. f32 on our loops; bf16 (the layers' mixed
+/// precision) on oneDNN's kernel.
 public enum GELU {
     /// Elements per inner tile: the transcendental part runs from `input` into a stack tile, which
     /// never aliases the caller's buffers, so it vectorizes even when a call works in place.
@@ -60,20 +61,6 @@ public enum GELU {
         }
     }
 
-    /// `forwardAndDerivative` with the value rounded to bf16 (the next product's operand, written
-    /// by this pass instead of a rounding pass of its own).
-    public static func forwardAndDerivative(outputBF16: UnsafeMutablePointer<UInt16>, derivative: UnsafeMutablePointer<Float>,
-                                            input: UnsafePointer<Float>, count: Int) {
-        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
-            forEachTile(in: range, tiles: 2) { start, n, scratch in
-                let g = scratch, d = scratch + tile, y = outputBF16 + start
-                valueAndDerivative(input + start, count: n, value: g, derivative: d)
-                for j in 0..<n { y[j] = BFloat16.bits(g[j]) }
-                (derivative + start).update(from: d, count: n)
-            }
-        }
-    }
-
     /// GELU(x) into `value` and GELU'(x) into `derivative` for `count` elements, sharing erf and its
     /// exponential: φ(x) = e^(−(x/√2)²)/√(2π) is the exponential erf(x/√2) computes anyway.
     @inline(__always)
@@ -92,6 +79,26 @@ public enum GELU {
                                 derivative: UnsafePointer<Float>, count: Int) {
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             for i in range { inputGradient[i] = outputGradient[i] * derivative[i] }
+        }
+    }
+
+    /// `forward` on bf16 values (`UInt16` bits) with oneDNN's exact-GELU kernel (JIT for the CPU:
+    /// AVX-512 where it has it), split across the workers; `outputBF16` may equal `inputBF16`.
+    public static func forward(outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            OneDNNKernels.geluForward(count: range.count, input: inputBF16 + range.lowerBound,
+                                      output: outputBF16 + range.lowerBound)
+        }
+    }
+
+    /// `backward` on bf16 values with oneDNN's kernel: `inputGradientBF16[i] = outputGradientBF16[i]
+    /// · GELU'(inputBF16[i])`, rounded to bf16; `inputGradientBF16` may equal `outputGradientBF16`.
+    public static func backward(inputGradientBF16: UnsafeMutablePointer<UInt16>, outputGradientBF16: UnsafePointer<UInt16>,
+                                inputBF16: UnsafePointer<UInt16>, count: Int) {
+        ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
+            let start = range.lowerBound
+            OneDNNKernels.geluBackward(count: range.count, input: inputBF16 + start,
+                                       outputGradient: outputGradientBF16 + start, inputGradient: inputGradientBF16 + start)
         }
     }
 

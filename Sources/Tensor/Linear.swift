@@ -41,8 +41,6 @@ public enum Linear {
     }
 
     /// The gradients of `forward`, each only when its buffer is given (frozen weight: no product).
-    /// With bf16 operands, `inputBF16` (the input already rounded, as `forward(inputBF16:)` took it)
-    /// replaces `input` for the weight gradient.
     ///
     /// - `inputGradient` (N, C): `+=` when `accumulateInput`, else overwritten; `dout · weight` (NN).
     /// - `weightGradient` (OC, C) `+= doutᵀ · input` (TN).
@@ -51,16 +49,15 @@ public enum Linear {
         inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
-        input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>? = nil, weight: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums,
         mode: GEMMMode = .openblasFP32
     ) {
-        precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
             BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
-                                             input: input, inputBF16: inputBF16, weight: weight, rows: n, inFeatures: c,
+                                             input: input, weight: weight, rows: n, inFeatures: c,
                                              outFeatures: oc)
         } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
@@ -72,6 +69,46 @@ public enum Linear {
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: ldo,
+                                 partialSums: partialSums)
+        }
+    }
+}
+
+extension Linear {
+    /// `backward` with bf16 operands writing dL/dinput in bf16 (N, C), overwritten: the output
+    /// gradient of a bf16 kernel below (GELU's backward), rounded in the product's epilogue.
+    /// `inputBF16` is the input as `forward(inputBF16:)` took it; the other gradients as in `backward`.
+    public static func backward(
+        inputGradientBF16: UnsafeMutablePointer<UInt16>?, weightGradient: UnsafeMutablePointer<Float>?,
+        biasGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>,
+        weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
+    ) {
+        if inputGradientBF16 != nil || weightGradient != nil {
+            BFloat16Operands.shared.backward(inputGradientBF16: inputGradientBF16, weightGradient: weightGradient,
+                                             outputGradient: outputGradient, inputBF16: inputBF16, weight: weight,
+                                             rows: n, inFeatures: c, outFeatures: oc)
+        }
+        if let biasGradient {
+            ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: oc,
+                                 partialSums: partialSums)
+        }
+    }
+
+    /// `backward` with bf16 operands on an output gradient already in bf16 (N, OC), dense rows (a
+    /// bf16 kernel's output: GELU's backward); the bias gradient sums it in f32.
+    public static func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
+        weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
+        outputGradientBF16: UnsafePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
+    ) {
+        if inputGradient != nil || weightGradient != nil {
+            BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
+                                             weightGradient: weightGradient, outputGradientBF16: outputGradientBF16,
+                                             input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+        }
+        if let biasGradient {
+            ColumnSum.accumulate(into: biasGradient, matrixBF16: outputGradientBF16, rows: n, columns: oc, stride: oc,
                                  partialSums: partialSums)
         }
     }
@@ -109,33 +146,68 @@ extension Linear {
                                        c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
         }
 
-        /// `Linear.backward`'s two products with bf16 operands (`inputBF16`: the input already rounded).
+        /// `Linear.backward`'s two products with bf16 operands.
         func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
-                      outputStride ldo: Int, input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>?,
-                      weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+                      outputStride ldo: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             let dout16 = outputGradient.reserve(n * oc)
             GEMM.roundToBFloat16(rows: n, columns: oc, from: dout, stride: ldo, to: dout16)
-            if let inputGradient {
-                let weight16 = operand.reserve(oc * c)
-                GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
-                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: weight16, ldb: c,
-                                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+            products(inputGradient: inputGradient, accumulateInput: accumulateInput, weightGradient: weightGradient,
+                     dout16: dout16, input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+        }
+
+        /// `Linear.backward(outputGradientBF16:)`'s products: the output gradient used as it is.
+        func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+                      weightGradient: UnsafeMutablePointer<Float>?, outputGradientBF16 dout16: UnsafePointer<UInt16>,
+                      input: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            products(inputGradient: inputGradient, accumulateInput: accumulateInput, weightGradient: weightGradient,
+                     dout16: dout16, input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+        }
+
+        /// `Linear.backward(inputGradientBF16:)`'s products: dL/dinput rounded to bf16 in the epilogue.
+        func backward(inputGradientBF16: UnsafeMutablePointer<UInt16>?, weightGradient: UnsafeMutablePointer<Float>?,
+                      outputGradient dout: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>,
+                      weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            lock.lock()
+            defer { lock.unlock() }
+            let dout16 = outputGradient.reserve(n * oc)
+            GEMM.roundToBFloat16(rows: n, columns: oc, from: dout, stride: oc, to: dout16)
+            if let inputGradientBF16 {
+                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
+                                           ldb: c, c: inputGradientBF16, ldc: c)
             }
             if let weightGradient {
-                let input16: UnsafePointer<UInt16>
-                if let inputBF16 {
-                    input16 = inputBF16
-                } else {
-                    let copy = operand.reserve(n * c)
-                    GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: copy)
-                    input16 = UnsafePointer(copy)
-                }
-                GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
+                GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: inputBF16, ldb: c,
                                            beta: 1, c: weightGradient, ldc: c)
             }
+        }
+
+        /// dL/dinput (N, C) (+)= dout16 (N, OC) · weight (OC, C) (NN); dL/dweight (OC, C) += dout16ᵀ ·
+        /// input (TN), each operand rounded once. Called with the lock held.
+        private func products(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+                              weightGradient: UnsafeMutablePointer<Float>?, dout16: UnsafePointer<UInt16>,
+                              input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+            if let inputGradient {
+                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
+                                           ldb: c, beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+            }
+            guard let weightGradient else { return }
+            let input16 = operand.reserve(n * c)
+            GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: input16)
+            GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
+                                       beta: 1, c: weightGradient, ldc: c)
+        }
+
+        /// The (rows, columns) weight rounded into the operand buffer (valid until its next use).
+        private func roundedWeight(_ weight: UnsafePointer<Float>, _ rows: Int, _ columns: Int) -> UnsafePointer<UInt16> {
+            let weight16 = operand.reserve(rows * columns)
+            GEMM.roundToBFloat16(rows: rows, columns: columns, from: weight, stride: columns, to: weight16)
+            return UnsafePointer(weight16)
         }
     }
 }
@@ -146,14 +218,30 @@ public enum ColumnSum {
     /// into per-chunk partial sums (in `partialSums`) added in chunk order.
     public static func accumulate(into sums: UnsafeMutablePointer<Float>, matrix: UnsafePointer<Float>,
                                   rows: Int, columns: Int, stride: Int, partialSums: PartialSums) {
+        accumulate(into: sums, rows: rows, columns: columns, partialSums: partialSums) { partial, i in
+            let row = matrix + i * stride
+            for j in 0..<columns { partial[j] += row[j] }
+        }
+    }
+
+    /// `accumulate` over a bf16 matrix (`UInt16` bits), widened as it is read: sums in f32.
+    public static func accumulate(into sums: UnsafeMutablePointer<Float>, matrixBF16 matrix: UnsafePointer<UInt16>,
+                                  rows: Int, columns: Int, stride: Int, partialSums: PartialSums) {
+        accumulate(into: sums, rows: rows, columns: columns, partialSums: partialSums) { partial, i in
+            let row = matrix + i * stride
+            for j in 0..<columns { partial[j] += BFloat16.float(row[j]) }
+        }
+    }
+
+    /// The chunked reduction: `addRow(partial, i)` adds row i into its chunk's `columns` partial
+    /// sums, which are then added into `sums` in chunk order.
+    @inline(__always)
+    private static func accumulate(into sums: UnsafeMutablePointer<Float>, rows: Int, columns: Int, partialSums: PartialSums,
+                                   addRow: (_ partial: UnsafeMutablePointer<Float>, _ row: Int) -> Void) {
         let maxChunks = ParallelRows.chunkCount(count: rows, minimumChunk: 256)
         let partial = partialSums.zeroed(maxChunks * columns)
         let chunks = ParallelRows.forEach(count: rows, minimumChunk: 256) { chunk, range in
-            let p = partial + chunk * columns
-            for i in range {
-                let row = matrix + i * stride
-                for j in 0..<columns { p[j] += row[j] }
-            }
+            for i in range { addRow(partial + chunk * columns, i) }
         }
         for chunk in 0..<chunks {
             let p = partial + chunk * columns

@@ -19,8 +19,10 @@ struct BlockActivations {
     var attentionOut: UnsafeMutablePointer<Float>
     /// Residual stream after attention (N, C), norm2 output (N, C) and statistics (N).
     var mid, ln2Out, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
-    /// fc1 output before GELU (N, M); with bf16 layers, GELU' of it once the forward has run.
+    /// fc1 output before GELU (N, M), f32 layers; GELU' of it once the backward has run.
     var fc1Out: UnsafeMutablePointer<Float>
+    /// With bf16 layers: fc1's output before GELU in bf16 (N, M), kept for GELU's backward.
+    var fc1OutBF16: UnsafeMutablePointer<UInt16>
     /// With bf16 layers: GELU(fc1 output) in bf16 (N, M), fc2's input, kept when fc2's weight trains.
     var geluOutBF16: UnsafeMutablePointer<UInt16>
 }
@@ -105,8 +107,9 @@ final class Activations {
     /// Gradient scratch: residual stream (N, C), a branch tensor (N, C), qkv (N, 3C), MLP hidden
     /// (N, M), attention scores (B, H, T, T), LoRA u (N, 2r), class rows (B, C) ×2.
     let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
-    /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dscores (B, H, T, T).
-    let dAttentionOutBF16, dScoresBF16: UnsafeMutablePointer<UInt16>
+    /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dscores (B, H, T, T);
+    /// of bf16 layers: the MLP hidden gradient (N, M), GELU's output gradient then its input gradient.
+    let dAttentionOutBF16, dScoresBF16, dHiddenBF16: UnsafeMutablePointer<UInt16>
     /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
     let partialSums = PartialSums()
 
@@ -133,7 +136,8 @@ final class Activations {
                              probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
                              probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
                              attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
-                             ln2Rstd: make(n), fc1Out: make(n * m), geluOutBF16: makeBF16(n * m))
+                             ln2Rstd: make(n), fc1Out: make(n * m), fc1OutBF16: makeBF16(n * m),
+                             geluOutBF16: makeBF16(n * m))
         }
         scratch = makeBlock()
         let pingPong = [make(n * c), make(n * c)]
@@ -148,7 +152,7 @@ final class Activations {
         dResidual = make(n * c); dBranch = make(n * c); dQKV = make(n * 3 * c); dHidden = make(n * m)
         dScores = make(attentionCount); dLoRAU = make(n * 2 * loraRank)
         dClassNorm = make(capacity * c); dClassIn = make(capacity * c)
-        dAttentionOutBF16 = makeBF16(n * c); dScoresBF16 = makeBF16(attentionCount)
+        dAttentionOutBF16 = makeBF16(n * c); dScoresBF16 = makeBF16(attentionCount); dHiddenBF16 = makeBF16(n * m)
         self.owned = owned
         self.ownedBF16 = ownedBF16
         kept = [BlockActivations](repeating: scratch, count: config.depth)
@@ -156,8 +160,8 @@ final class Activations {
     }
 
     /// Allocates the kept tensors for `trainable` (called once per trainable set and modes):
-    /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors, bf16 layers keep
-    /// fc2's bf16 input.
+    /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors; bf16 layers keep
+    /// fc1's output in bf16 instead of f32, and fc2's bf16 input.
     func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
         let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
         let config = layout.config
@@ -195,9 +199,11 @@ final class Activations {
             if plan.keepsAttentionOut { a.attentionOut = make(n * c) }
             if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
             if plan.keepsLN2Out { a.ln2Out = make(n * c) }
-            if plan.keepsFC1Out { a.fc1Out = make(n * m) }
-            if plan.keepsFC1Out && bf16Layers && trainable.contains(layout.blocks[i].fc2Weight) {
-                a.geluOutBF16 = makeBF16(n * m)
+            if plan.keepsFC1Out && bf16Layers {
+                a.fc1OutBF16 = makeBF16(n * m)
+                if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeBF16(n * m) }
+            } else if plan.keepsFC1Out {
+                a.fc1Out = make(n * m)
             }
             kept[i] = a
         }

@@ -134,7 +134,8 @@ public final class VisionTransformer {
 
     /// One pre-norm block: `mid = x + proj(attn(qkv(norm1(x))))`, `y = mid + fc2(gelu(fc1(norm2(mid))))`.
     /// Without `keepsFC1Out` (inference, a block whose backward does not need it) fc1 writes
-    /// GELU(fc1) directly, the GELU fused into the product.
+    /// GELU(fc1) directly, the GELU fused into the product; with it and bf16 layers, fc1 writes its
+    /// output in bf16 and oneDNN's GELU reads it.
     private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>, keepsFC1Out: Bool,
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
@@ -157,10 +158,10 @@ public final class VisionTransformer {
         LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
                           bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
         if keepsFC1Out && bf16Layers {
-            // One pass: fc2's input in bf16, GELU' over the pre-activation (its only later reader).
-            Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
-                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
-            GELU.forwardAndDerivative(outputBF16: s.geluOutBF16, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+            // fc1's pre-activation in bf16 (kept for GELU's backward), then GELU into fc2's bf16 input.
+            Linear.forward(outputBF16: s.fc1OutBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m)
+            GELU.forward(outputBF16: s.geluOutBF16, inputBF16: s.fc1OutBF16, count: n * m)
             y.update(from: s.mid, count: n * c)
             Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
@@ -251,31 +252,16 @@ public final class VisionTransformer {
     /// The backward of block `i`: turns dResidual from d(output) into d(input) where needed.
     private func blockBackward(_ i: Int, plan: BlockPlan, activations a: Activations, batch b: Int) {
         let p = layout.blocks[i], s = a.kept[i], x = a.residual[i]
-        let n = b * config.tokens, c = config.width, m = config.mlpWidth
+        let n = b * config.tokens, c = config.width
         let norm2 = trainable.contains(p.norm2Weight) || trainable.contains(p.norm2Bias)
         let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
         // MLP branch: y = mid + fc2(gelu(fc1(norm2(mid)))).
         let needsLN2Out = norm2 || plan.needsMidGradient
         let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
-        // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
-        // With bf16 layers the forward did this, leaving fc2's input in bf16.
-        let fc2Trains = trainable.contains(p.fc2Weight)
-        if needsHidden && !bf16Layers {
-            GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
-        } else if fc2Trains && !bf16Layers {
-            GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
-        }
-        Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
-                        weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
-                        outputGradient: a.dResidual, input: a.geluOut, inputBF16: bf16Layers ? s.geluOutBF16 : nil,
-                        weight: parameter(p.fc2Weight),
-                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
-        if needsHidden {
-            GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
-            Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
-                            weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
-                            outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
-                            rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums, mode: gemmModes.linear)
+        if bf16Layers {
+            mlpBackwardBF16(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
+        } else {
+            mlpBackward(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
         }
         if needsLN2Out {
             // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
@@ -317,6 +303,50 @@ public final class VisionTransformer {
                            weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
                            outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
                            mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+    }
+
+    /// The MLP's backward with f32 layers, from dResidual = dL/dy: fc2's gradients, then (when
+    /// `needsHidden`) dL/dhidden (N, M) in `a.dHidden`, GELU's backward and fc1's gradients, with
+    /// dL/dln2Out (N, C) into `a.dBranch` when `needsLN2Out`.
+    private func mlpBackward(_ p: BlockParameterIndices, activations s: BlockActivations, a: Activations,
+                             needsHidden: Bool, needsLN2Out: Bool, rows n: Int) {
+        let c = config.width, m = config.mlpWidth
+        // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
+        let fc2Trains = trainable.contains(p.fc2Weight)
+        if needsHidden {
+            GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+        } else if fc2Trains {
+            GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
+        }
+        Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
+                        weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
+                        outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
+                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
+        guard needsHidden else { return }
+        GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
+        Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
+                        weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
+                        outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                        rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums, mode: gemmModes.linear)
+    }
+
+    /// `mlpBackward` with bf16 layers, as PyTorch's autocast: fc2's input gradient written in bf16
+    /// (`a.dHiddenBF16`, N × M), GELU's backward in bf16 on fc1's kept bf16 output, and fc1's
+    /// products and bias gradient on that bf16 gradient as it is (f32 accumulation throughout).
+    private func mlpBackwardBF16(_ p: BlockParameterIndices, activations s: BlockActivations, a: Activations,
+                                 needsHidden: Bool, needsLN2Out: Bool, rows n: Int) {
+        let c = config.width, m = config.mlpWidth
+        Linear.backward(inputGradientBF16: needsHidden ? a.dHiddenBF16 : nil,
+                        weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
+                        outputGradient: a.dResidual, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums)
+        guard needsHidden else { return }
+        GELU.backward(inputGradientBF16: a.dHiddenBF16, outputGradientBF16: a.dHiddenBF16, inputBF16: s.fc1OutBF16,
+                      count: n * m)
+        Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
+                        weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
+                        outputGradientBF16: a.dHiddenBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                        rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums)
     }
 
     /// LoRA factor gradients from dQKV; returns the step that adds the LoRA path's input gradient
