@@ -10,6 +10,8 @@ import XCTest
 final class ViTReferenceTests: XCTestCase {
     static let logitTolerance = 1e-4
     static let gradientTolerance = 1e-3
+    /// The loss (absolute), logits and gradients (relative, norm-wise) of a method sweep.
+    typealias Tolerances = (loss: Double, logits: Double, gradients: Double)
 
     func load(_ name: String, options: PretrainedWeights.Options = .init()) throws -> VisionTransformer {
         try PretrainedWeights.load(path: Fixtures.path(name), options: options).model
@@ -67,20 +69,35 @@ final class ViTReferenceTests: XCTestCase {
         try testFullFineTuningGradientsMatchPyTorch()
     }
 
-    func runMethodSweep() throws {
+    /// The sweep with bf16 operands (mixed precision as PyTorch's CPU autocast: which tensors each
+    /// block keeps and which products run differ by method), on the workers, within the autocast
+    /// tolerances of `ViTMixedPrecisionTests`.
+    func testEveryPEFTMethodInBFloat16() throws {
+        try XCTSkipIf(GEMMSelection.onednnBF16Kernel == nil, "oneDNN has no bf16 matrix product on this CPU")
+        ParallelRows.useOwnThreads(2)
+        defer { ParallelRows.useBLASThreads() }
+        try runMethodSweep(modes: GEMMModes(.onednnBF16), tolerances: (loss: 1e-2, logits: 2e-2, gradients: 5e-2))
+    }
+
+    func runMethodSweep(modes: GEMMModes = GEMMModes(.openblasFP32),
+                        tolerances: Tolerances = (loss: 1e-5, logits: logitTolerance, gradients: gradientTolerance)) throws {
         let methods = ["fullft", "linear", "bitfit", "tune_attention", "tune_layernorm",
                        "tune_attention_blocks_random", "tune_layernorm_blocks_random", "tune_mlp_blocks_random",
                        "tune_full_block", "tune_attention_layernorm", "tune_attention_mlp", "tune_layernorm_mlp",
                        "tune_attention_layernorm_mlp", "auto_peft1", "auto_peft2", "tune_attention_params_random"]
         let batch = try FixtureBatch(try Fixtures.open("sweep_io.safetensors"))
         for name in methods {
-            try checkMethod(weights: "sweep_weights.safetensors", fixture: "sweep_method_\(name).safetensors", batch: batch)
+            try checkMethod(weights: "sweep_weights.safetensors", fixture: "sweep_method_\(name).safetensors", batch: batch,
+                            modes: modes, tolerances: tolerances)
         }
-        try checkMethod(weights: "sweep_lora_weights.safetensors", fixture: "sweep_method_lora.safetensors", batch: batch)
+        try checkMethod(weights: "sweep_lora_weights.safetensors", fixture: "sweep_method_lora.safetensors", batch: batch,
+                        modes: modes, tolerances: tolerances)
     }
 
-    func checkMethod(weights: String, fixture: String, batch: FixtureBatch) throws {
+    func checkMethod(weights: String, fixture: String, batch: FixtureBatch, modes: GEMMModes,
+                     tolerances: Tolerances) throws {
         let model = try load(weights)
+        model.gemmModes = modes
         let file = try Fixtures.open(fixture)
         let method = try PEFTMethod(name: file.metadata["method"]!)
         let maskText = file.metadata["mask"] ?? ""
@@ -89,20 +106,20 @@ final class ViTReferenceTests: XCTestCase {
         // Sentinel values in every gradient: frozen ones must keep them (nothing written).
         model.gradients.base.update(repeating: 7, count: model.gradients.count)
         let loss = try model.lossAndGradients(batch)
-        XCTAssertEqual(loss, try file.floats("loss")[0], accuracy: 1e-5, fixture)
-        XCTAssertLessThan(TestSupport.relativeError(Array(model.lastLogits), try file.floats("logits")), Self.logitTolerance)
+        XCTAssertEqual(loss, try file.floats("loss")[0], accuracy: Float(tolerances.loss), fixture)
+        XCTAssertLessThan(TestSupport.relativeError(Array(model.lastLogits), try file.floats("logits")), tolerances.logits)
         for (index, view) in model.layout.views.enumerated() {
             let expected = file.info("grad.\(view.name)") != nil
             XCTAssertEqual(model.trainable.contains(index), expected, "\(fixture): \(view.name) trainable")
             if expected {
                 let error = TestSupport.relativeError(model.gradientValues(index), try file.floats("grad.\(view.name)"))
-                XCTAssertLessThan(error, Self.gradientTolerance, "\(fixture) grad.\(view.name)")
+                XCTAssertLessThan(error, tolerances.gradients, "\(fixture) grad.\(view.name) in \(modes)")
             } else {
                 XCTAssertTrue(model.gradientValues(index).allSatisfy { $0 == 7 }, "\(fixture): frozen \(view.name) written")
             }
         }
         let logits = model.logits(batch.images, batch: batch.batch)
-        XCTAssertLessThan(TestSupport.relativeError(logits, try file.floats("logits")), Self.logitTolerance, fixture)
+        XCTAssertLessThan(TestSupport.relativeError(logits, try file.floats("logits")), tolerances.logits, fixture)
     }
 
     func testLowPrecisionWeights() throws {
