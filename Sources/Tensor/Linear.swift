@@ -36,7 +36,17 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
-        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: input, weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .f32(input), weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
+    }
+
+    /// `forward(outputBF16:)` on an input already in bf16 (rows `inFeatures` apart): a layer between
+    /// two kernels that read and write bf16 (a norm's output in, attention's or fc2's operand out).
+    public static func forward(
+        outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
+    ) {
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bf16(inputBF16), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
 
@@ -97,13 +107,27 @@ extension Linear {
                                        beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
         }
 
-        /// `Linear.forward(outputBF16:)`: input and weight rounded, bias and GELU in the epilogue.
-        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        /// A layer input: f32 (rounded here) or already bf16.
+        enum Input {
+            case f32(UnsafePointer<Float>)
+            case bf16(UnsafePointer<UInt16>)
+        }
+
+        /// `Linear.forward(outputBF16:)`: input (unless bf16) and weight rounded, bias and GELU in the epilogue.
+        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: Input, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
             lock.lock()
             defer { lock.unlock() }
-            let input16 = input.reserve(n * c), weight16 = operand.reserve(oc * c)
-            GEMM.roundToBFloat16(rows: n, columns: c, from: x, stride: c, to: input16)
+            let input16: UnsafePointer<UInt16>
+            switch x {
+            case .bf16(let rounded):
+                input16 = rounded
+            case .f32(let values):
+                let copy = input.reserve(n * c)
+                GEMM.roundToBFloat16(rows: n, columns: c, from: values, stride: c, to: copy)
+                input16 = UnsafePointer(copy)
+            }
+            let weight16 = operand.reserve(oc * c)
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input16, lda: c, b: weight16, ldb: c,
                                        c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
