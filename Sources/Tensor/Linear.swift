@@ -21,12 +21,14 @@ public enum Linear {
     }
 
     /// `forward` on an input already in bf16 (`UInt16` bits, rows `inFeatures` apart), on oneDNN
-    /// with bf16 operands: the layer after a kernel that writes its output in bf16.
+    /// with bf16 operands: the layer after a kernel that writes its output in bf16. With `residual`
+    /// (N, OC) the output is `residual + input · weightᵀ + bias`, added in the product's epilogue
+    /// (a residual connection without copying the stream into `output` first).
     public static func forward(
-        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, inputBF16: UnsafePointer<UInt16>,
+        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, inputBF16: UnsafePointer<UInt16>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int
     ) {
-        BFloat16Operands.shared.forward(output: output, accumulate: accumulate, input: inputBF16, weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(output: output, residual: residual, input: inputBF16, weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc)
     }
 
@@ -97,14 +99,14 @@ extension Linear {
         private let lock = NSLock()
 
         /// `Linear.forward(inputBF16:)`: the weight rounded, bias in the epilogue.
-        func forward(output: UnsafeMutablePointer<Float>, accumulate: Bool, input: UnsafePointer<UInt16>,
+        func forward(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, input: UnsafePointer<UInt16>,
                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             let weight16 = operand.reserve(oc * c)
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight16, ldb: c,
-                                       beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
+                                       c: output, ldc: oc, bias: bias, residual: residual)
         }
 
         /// A layer input: f32 (rounded here) or already bf16.

@@ -172,8 +172,7 @@ public final class VisionTransformer {
             Linear.forward(output: s.fc1Out, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m)
             GELU.forwardAndDerivative(outputBF16: s.geluOutBF16, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
-            y.update(from: s.mid, count: n * c)
-            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
             return
         }
@@ -181,8 +180,7 @@ public final class VisionTransformer {
             // fc1 + GELU write fc2's input in bf16 from the product's epilogue.
             Linear.forward(outputBF16: s.geluOutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
                            bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
-            y.update(from: s.mid, count: n * c)
-            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
             return
         }
