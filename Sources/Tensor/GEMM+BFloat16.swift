@@ -30,18 +30,23 @@ extension GEMM {
     /// `multiplySplittingRows` on operands already in bf16 (`UInt16` bits, e.g. from
     /// `roundToBFloat16`, so an operand two products share is rounded once), on oneDNN: the rows
     /// of C split across the workers when they own the cores, else one call on OpenMP threads.
+    /// With `residual` (m, n, rows `ldc` apart; beta 0, no GELU) C = alpha·op(A)·op(B) + bias + R,
+    /// the residual connection added in the product's epilogue instead of copied into C first.
     public static func multiplySplittingRows(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
+        residual: UnsafePointer<Float>? = nil
     ) {
+        precondition(residual == nil || k > 0, "a residual epilogue needs a non-empty product")
         guard m > 0 && n > 0 && k > 0 else { return multiplyBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                                                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
         let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
                                      lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
-                                     threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
+                                     threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu, residual: residual != nil)
         splitRows(shape, a: a) { slice, aStart, firstRow in
-            OneDNNGEMM.execute(slice, a: aStart, b: UnsafeRawPointer(b), c: c + firstRow * ldc, bias: bias)
+            OneDNNGEMM.execute(slice, a: aStart, b: UnsafeRawPointer(b), c: c + firstRow * ldc, bias: bias,
+                               residual: residual.map { $0 + firstRow * ldc })
         }
     }
 

@@ -14,13 +14,38 @@ public enum LayerNorm {
         ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
             for r in rows {
                 let x = input + r * c, y = output + r * c
-                let m = RowSum.sum(x, c) / Float(c)
-                let s = 1 / (RowSum.centeredSquares(x, mean: m, c) / Float(c) + epsilon).squareRoot()
-                for i in 0..<c { y[i] = (x[i] - m) * s * weight[i] + bias[i] }
-                mean[r] = m
-                rstd[r] = s
+                let row = statistics(x, channels: c, epsilon: epsilon)
+                for i in 0..<c { y[i] = (x[i] - row.mean) * row.rstd * weight[i] + bias[i] }
+                mean[r] = row.mean
+                rstd[r] = row.rstd
             }
         }
+    }
+
+    /// `forward` writing its output in bf16 (`UInt16` bits): the next product's operand, rounded
+    /// by the kernel that makes it instead of a rounding pass of its own.
+    public static func forward(
+        outputBF16: UnsafeMutablePointer<UInt16>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        rows n: Int, channels c: Int, epsilon: Float
+    ) {
+        ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
+            for r in rows {
+                let x = input + r * c, y = outputBF16 + r * c
+                let row = statistics(x, channels: c, epsilon: epsilon)
+                for i in 0..<c { y[i] = BFloat16.bits((x[i] - row.mean) * row.rstd * weight[i] + bias[i]) }
+                mean[r] = row.mean
+                rstd[r] = row.rstd
+            }
+        }
+    }
+
+    /// A row's mean and 1/sqrt(biased variance + eps): two passes (mean, then centred squares)
+    /// keep the f32 error at the level of PyTorch's.
+    @inline(__always)
+    private static func statistics(_ x: UnsafePointer<Float>, channels c: Int, epsilon: Float) -> (mean: Float, rstd: Float) {
+        let m = RowSum.sum(x, c) / Float(c)
+        return (m, 1 / (RowSum.centeredSquares(x, mean: m, c) / Float(c) + epsilon).squareRoot())
     }
 
     /// Accumulates the gradients of `forward`: `inputGradient += dL/dinput` (when given),

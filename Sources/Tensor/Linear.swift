@@ -21,12 +21,14 @@ public enum Linear {
     }
 
     /// `forward` on an input already in bf16 (`UInt16` bits, rows `inFeatures` apart), on oneDNN
-    /// with bf16 operands: the layer after a kernel that writes its output in bf16.
+    /// with bf16 operands: the layer after a kernel that writes its output in bf16. With `residual`
+    /// (N, OC) the output is `residual + input · weightᵀ + bias`, added in the product's epilogue
+    /// (a residual connection without copying the stream into `output` first).
     public static func forward(
-        output: UnsafeMutablePointer<Float>, accumulate: Bool = false, inputBF16: UnsafePointer<UInt16>,
+        output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, inputBF16: UnsafePointer<UInt16>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int
     ) {
-        BFloat16Operands.shared.forward(output: output, accumulate: accumulate, input: inputBF16, weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(output: output, residual: residual, input: inputBF16, weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc)
     }
 
@@ -36,7 +38,17 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
-        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: input, weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .f32(input), weight: weight, bias: bias,
+                                        rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
+    }
+
+    /// `forward(outputBF16:)` on an input already in bf16 (rows `inFeatures` apart): a layer between
+    /// two kernels that read and write bf16 (a norm's output in, attention's or fc2's operand out).
+    public static func forward(
+        outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
+    ) {
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bf16(inputBF16), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
 
@@ -45,20 +57,24 @@ public enum Linear {
     /// - `inputGradient` (N, C): `+=` when `accumulateInput`, else overwritten; `dout · weight` (NN).
     /// - `weightGradient` (OC, C) `+= doutᵀ · input` (TN).
     /// - `biasGradient` (OC) `+=` column sums of `dout`.
+    ///
+    /// With bf16 operands, `inputBF16` (the input already rounded, as `forward(inputBF16:)` took it)
+    /// replaces `input` for the weight gradient.
     public static func backward(
         inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
         outputGradient: UnsafePointer<Float>, outputStride: Int? = nil,
-        input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>? = nil, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums,
         mode: GEMMMode = .openblasFP32
     ) {
+        precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
             BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
-                                             input: input, weight: weight, rows: n, inFeatures: c,
-                                             outFeatures: oc)
+                                             input: inputBF16.map { .bf16($0) } ?? .f32(input), weight: weight, rows: n,
+                                             inFeatures: c, outFeatures: oc)
         } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
                           beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c, mode: mode)
@@ -95,17 +111,18 @@ extension Linear {
     }
 
     /// `backward` with bf16 operands on an output gradient already in bf16 (N, OC), dense rows (a
-    /// bf16 kernel's output: GELU's backward); the bias gradient sums it in f32.
+    /// bf16 kernel's output: GELU's backward), and an input kept in bf16 (N, C) (a norm's output);
+    /// the bias gradient sums the output gradient in f32.
     public static func backward(
         inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool = true,
         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
-        outputGradientBF16: UnsafePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        outputGradientBF16: UnsafePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
         if inputGradient != nil || weightGradient != nil {
             BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradientBF16: outputGradientBF16,
-                                             input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+                                             input: .bf16(inputBF16), weight: weight, rows: n, inFeatures: c, outFeatures: oc)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrixBF16: outputGradientBF16, rows: n, columns: oc, stride: oc,
@@ -124,23 +141,37 @@ extension Linear {
         private let lock = NSLock()
 
         /// `Linear.forward(inputBF16:)`: the weight rounded, bias in the epilogue.
-        func forward(output: UnsafeMutablePointer<Float>, accumulate: Bool, input: UnsafePointer<UInt16>,
+        func forward(output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?, input: UnsafePointer<UInt16>,
                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             let weight16 = operand.reserve(oc * c)
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight16, ldb: c,
-                                       beta: accumulate ? 1 : 0, c: output, ldc: oc, bias: bias)
+                                       c: output, ldc: oc, bias: bias, residual: residual)
         }
 
-        /// `Linear.forward(outputBF16:)`: input and weight rounded, bias and GELU in the epilogue.
-        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        /// A layer input: f32 (rounded here) or already bf16.
+        enum Input {
+            case f32(UnsafePointer<Float>)
+            case bf16(UnsafePointer<UInt16>)
+        }
+
+        /// `Linear.forward(outputBF16:)`: input (unless bf16) and weight rounded, bias and GELU in the epilogue.
+        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: Input, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
             lock.lock()
             defer { lock.unlock() }
-            let input16 = input.reserve(n * c), weight16 = operand.reserve(oc * c)
-            GEMM.roundToBFloat16(rows: n, columns: c, from: x, stride: c, to: input16)
+            let input16: UnsafePointer<UInt16>
+            switch x {
+            case .bf16(let rounded):
+                input16 = rounded
+            case .f32(let values):
+                let copy = input.reserve(n * c)
+                GEMM.roundToBFloat16(rows: n, columns: c, from: values, stride: c, to: copy)
+                input16 = UnsafePointer(copy)
+            }
+            let weight16 = operand.reserve(oc * c)
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input16, lda: c, b: weight16, ldb: c,
                                        c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
@@ -149,7 +180,8 @@ extension Linear {
         /// `Linear.backward`'s two products with bf16 operands.
         func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
-                      outputStride ldo: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+                      outputStride ldo: Int, input: Input, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int,
+                      outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             let dout16 = outputGradient.reserve(n * oc)
@@ -161,7 +193,7 @@ extension Linear {
         /// `Linear.backward(outputGradientBF16:)`'s products: the output gradient used as it is.
         func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradientBF16 dout16: UnsafePointer<UInt16>,
-                      input: UnsafePointer<Float>, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+                      input: Input, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             products(inputGradient: inputGradient, accumulateInput: accumulateInput, weightGradient: weightGradient,
@@ -190,15 +222,22 @@ extension Linear {
         /// input (TN), each operand rounded once. Called with the lock held.
         private func products(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
                               weightGradient: UnsafeMutablePointer<Float>?, dout16: UnsafePointer<UInt16>,
-                              input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              input: Input, weight: UnsafePointer<Float>,
                               rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             if let inputGradient {
                 GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
                                            ldb: c, beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
             }
             guard let weightGradient else { return }
-            let input16 = operand.reserve(n * c)
-            GEMM.roundToBFloat16(rows: n, columns: c, from: input, stride: c, to: input16)
+            let input16: UnsafePointer<UInt16>
+            switch input {
+            case .bf16(let rounded):
+                input16 = rounded
+            case .f32(let values):
+                let copy = operand.reserve(n * c)
+                GEMM.roundToBFloat16(rows: n, columns: c, from: values, stride: c, to: copy)
+                input16 = UnsafePointer(copy)
+            }
             GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
                                        beta: 1, c: weightGradient, ldc: c)
         }

@@ -29,20 +29,25 @@ enum OneDNNGEMM {
         var strideA = 0, strideB = 0, strideC = 0
         /// C is written in bf16 (`UInt16` bits; beta must be 0): the next product's operand.
         var bf16Output = false
+        /// Adds an (m, n) f32 matrix with C's leading dimension after the bias, in the epilogue (a
+        /// residual connection; beta 0, no GELU): C = alpha·AB + bias + R.
+        var residual = false
     }
 
     /// A primitive and its memory objects (their data pointers are set per call).
     final class Primitive {
         let primitive: dnnl_primitive_t
         let a, b, c: dnnl_memory_t
-        let bias: dnnl_memory_t?
-        init(primitive: dnnl_primitive_t, a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, bias: dnnl_memory_t?) {
-            (self.primitive, self.a, self.b, self.c, self.bias) = (primitive, a, b, c, bias)
+        let bias, residual: dnnl_memory_t?
+        init(primitive: dnnl_primitive_t, a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, bias: dnnl_memory_t?,
+             residual: dnnl_memory_t?) {
+            (self.primitive, self.a, self.b, self.c, self.bias, self.residual) = (primitive, a, b, c, bias, residual)
         }
         deinit {
             dnnl_primitive_destroy(primitive)
             dnnl_memory_destroy(a); dnnl_memory_destroy(b); dnnl_memory_destroy(c)
             if let bias { dnnl_memory_destroy(bias) }
+            if let residual { dnnl_memory_destroy(residual) }
         }
     }
 
@@ -111,20 +116,21 @@ enum OneDNNGEMM {
     /// Runs the cached primitive of `shape` on operands already in its type (bf16 operands as
     /// `UInt16` bits with the shape's leading dimensions); `bias` is required when `shape.bias`.
     static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
-                        bias: UnsafePointer<Float>? = nil) {
+                        bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) {
         precondition(!shape.bf16Output, "a bf16 destination is written through execute(_:a:b:cBF16:bias:)")
-        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(c), bias: bias)
+        precondition(shape.residual == (residual != nil), "a residual shape needs its matrix, and only it")
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(c), bias: bias, residual: residual)
     }
 
     /// `execute` writing C in bf16 (`shape.bf16Output`).
     static func execute(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, cBF16: UnsafeMutablePointer<UInt16>,
                         bias: UnsafePointer<Float>? = nil) {
         precondition(shape.bf16Output && shape.beta == 0, "a bf16 destination needs shape.bf16Output and beta 0")
-        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(cBF16), bias: bias)
+        run(shape, a: a, b: b, c: UnsafeMutableRawPointer(cBF16), bias: bias, residual: nil)
     }
 
     private static func run(_ shape: Shape, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutableRawPointer,
-                            bias: UnsafePointer<Float>?) {
+                            bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?) {
         setOpenMPThreads?(Int32(shape.threads))
         let state = threadState()
         let primitive = state.primitives[shape] ?? makePrimitive(shape, state: state)
@@ -138,6 +144,11 @@ enum OneDNNGEMM {
             check(dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: bias)), "set bias")
             args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: memory))
         }
+        if let memory = primitive.residual, let residual {
+            check(dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: residual)), "set residual")
+            // The first post-op's second source: DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1.
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, memory: memory))
+        }
         check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(args.count), &args), "execute matmul")
         check(dnnl_stream_wait(state.stream), "wait")
     }
@@ -145,7 +156,8 @@ enum OneDNNGEMM {
     /// Creates and caches the primitive for `shape` on this thread.
     private static func makePrimitive(_ shape: Shape, state: ThreadState) -> Primitive {
         let type = shape.bf16 ? dnnl_bf16 : dnnl_f32
-        precondition(shape.batch == 1 || !(shape.bias || shape.gelu), "batched products take no epilogue")
+        precondition(shape.batch == 1 || !(shape.bias || shape.gelu || shape.residual), "batched products take no epilogue")
+        precondition(!shape.residual || (shape.beta == 0 && !shape.gelu), "a residual epilogue takes no beta or GELU")
         var aDesc = matrixDesc(rows: shape.m, columns: shape.k, ld: shape.lda, transposed: shape.transA, type: type,
                                batch: shape.batch, batchStride: shape.strideA)
         var bDesc = matrixDesc(rows: shape.k, columns: shape.n, ld: shape.ldb, transposed: shape.transB, type: type,
@@ -154,6 +166,7 @@ enum OneDNNGEMM {
                                type: shape.bf16Output ? dnnl_bf16 : dnnl_f32,
                                batch: shape.batch, batchStride: shape.strideC)
         var biasDesc = matrixDesc(rows: 1, columns: shape.n, ld: shape.n, transposed: false, type: dnnl_f32)
+        var residualDesc = matrixDesc(rows: shape.m, columns: shape.n, ld: shape.ldc, transposed: false, type: dnnl_f32)
         var desc = dnnl_matmul_desc_t()
         if shape.bias {
             check(dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, &biasDesc, &cDesc), "matmul descriptor \(shape)")
@@ -167,11 +180,12 @@ enum OneDNNGEMM {
             var alpha = shape.alpha
             check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "alpha")
         }
-        if shape.beta != 0 || shape.gelu {
-            // In order: C = GELU(alpha·AB + bias + beta·C).
+        if shape.beta != 0 || shape.gelu || shape.residual {
+            // In order: C = GELU(alpha·AB + bias + beta·C), or alpha·AB + bias + R.
             var postOps: dnnl_post_ops_t?
             check(dnnl_post_ops_create(&postOps), "post-ops")
             defer { dnnl_post_ops_destroy(postOps) }
+            if shape.residual { check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &residualDesc), "residual") }
             if shape.beta != 0 { check(dnnl_post_ops_append_sum(postOps, shape.beta), "beta") }
             if shape.gelu { check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_eltwise_gelu_erf, 0, 0), "GELU") }
             check(dnnl_primitive_attr_set_post_ops(attr, postOps), "post-ops")
@@ -182,7 +196,7 @@ enum OneDNNGEMM {
         var primitive: dnnl_primitive_t?
         check(dnnl_primitive_create(&primitive, pd), "matmul primitive")
         let made = Primitive(primitive: primitive!, a: memory(&aDesc), b: memory(&bDesc), c: memory(&cDesc),
-                             bias: shape.bias ? memory(&biasDesc) : nil)
+                             bias: shape.bias ? memory(&biasDesc) : nil, residual: shape.residual ? memory(&residualDesc) : nil)
         state.primitives[shape] = made
         return made
     }

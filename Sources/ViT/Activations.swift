@@ -7,6 +7,9 @@ import Tensor
 struct BlockActivations {
     /// norm1 output (N, C) and its row statistics (N).
     var ln1Out, ln1Mean, ln1Rstd: UnsafeMutablePointer<Float>
+    /// With bf16 layers: norm1's output (unless LoRA reads it in f32) and norm2's in bf16 (N, C),
+    /// kept in place of the f32 ones for the weight gradients of qkv and fc1.
+    var ln1OutBF16, ln2OutBF16: UnsafeMutablePointer<UInt16>
     /// qkv projection (N, 3C) and attention probabilities (B, H, T, T); with bf16 attention the
     /// probabilities are f32 scratch (the scores) and not kept.
     var qkv, probabilities: UnsafeMutablePointer<Float>
@@ -132,7 +135,8 @@ final class Activations {
             return p
         }
         func makeBlock() -> BlockActivations {
-            BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), qkv: make(n * 3 * c),
+            BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), ln1OutBF16: makeBF16(n * c),
+                             ln2OutBF16: makeBF16(n * c), qkv: make(n * 3 * c),
                              probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
                              probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
                              attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
@@ -161,7 +165,7 @@ final class Activations {
 
     /// Allocates the kept tensors for `trainable` (called once per trainable set and modes):
     /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors; bf16 layers keep
-    /// fc1's output in bf16 instead of f32, and fc2's bf16 input.
+    /// the norms' outputs, fc1's output and fc2's input in bf16 instead of f32.
     func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
         let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
         let config = layout.config
@@ -189,7 +193,12 @@ final class Activations {
                 return p
             }
             if plan.keepsInput { residual[i] = make(n * c); a.ln1Mean = make(n); a.ln1Rstd = make(n) }
-            if plan.keepsLN1Out { a.ln1Out = make(n * c) }
+            let lora = layout.blocks[i].loraA != nil
+            if plan.keepsLN1Out && bf16Layers && !lora {
+                a.ln1OutBF16 = makeBF16(n * c)
+            } else if plan.keepsLN1Out {
+                a.ln1Out = make(n * c)
+            }
             if plan.keepsLoRAU { a.loraU = make(n * 2 * layout.loraRank) }
             if plan.keepsAttention && bf16Attention {
                 a.qkvBF16 = makeBF16(n * 3 * c); a.probabilitiesBF16 = makeBF16(attentionCount)
@@ -198,7 +207,11 @@ final class Activations {
             }
             if plan.keepsAttentionOut { a.attentionOut = make(n * c) }
             if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
-            if plan.keepsLN2Out { a.ln2Out = make(n * c) }
+            if plan.keepsLN2Out && bf16Layers {
+                a.ln2OutBF16 = makeBF16(n * c)
+            } else if plan.keepsLN2Out {
+                a.ln2Out = make(n * c)
+            }
             if plan.keepsFC1Out && bf16Layers {
                 a.fc1OutBF16 = makeBF16(n * m)
                 if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeBF16(n * m) }

@@ -140,8 +140,13 @@ public final class VisionTransformer {
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
         let n = b * config.tokens, c = config.width, m = config.mlpWidth
-        LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
-                          bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        if norm1InBF16(p) {
+            LayerNorm.forward(outputBF16: s.ln1OutBF16, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
+                              bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        } else {
+            LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
+                              bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        }
         let qkvInBF16 = qkvForward(p, activations: s, rows: n)
         if bf16Attention {
             // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
@@ -155,24 +160,28 @@ public final class VisionTransformer {
         s.mid.update(from: x, count: n * c)
         Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
                        bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
-        LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
-                          bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        if bf16Layers {
+            LayerNorm.forward(outputBF16: s.ln2OutBF16, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid,
+                              weight: parameter(p.norm2Weight), bias: parameter(p.norm2Bias), rows: n, channels: c,
+                              epsilon: config.layerNormEpsilon)
+        } else {
+            LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
+                              bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        }
         if keepsFC1Out && bf16Layers {
             // fc1's pre-activation in bf16 (kept for GELU's backward), then GELU into fc2's bf16 input.
-            Linear.forward(outputBF16: s.fc1OutBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+            Linear.forward(outputBF16: s.fc1OutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
                            bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m)
             GELU.forward(outputBF16: s.geluOutBF16, inputBF16: s.fc1OutBF16, count: n * m)
-            y.update(from: s.mid, count: n * c)
-            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
             return
         }
         if bf16Layers && !keepsFC1Out {
             // fc1 + GELU write fc2's input in bf16 from the product's epilogue.
-            Linear.forward(outputBF16: s.geluOutBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+            Linear.forward(outputBF16: s.geluOutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
                            bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
-            y.update(from: s.mid, count: n * c)
-            Linear.forward(output: y, accumulate: true, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
                            bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
             return
         }
@@ -189,14 +198,23 @@ public final class VisionTransformer {
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
     }
 
+    /// Whether norm1 writes its output in bf16 (`s.ln1OutBF16`): with bf16 layers, unless LoRA's
+    /// f32 products read it too.
+    private func norm1InBF16(_ p: BlockParameterIndices) -> Bool { bf16Layers && p.loraA == nil }
+
     /// qkv = norm1(x)·Wᵀ + b, plus LoRA's update: written in bf16 straight into `s.qkvBF16` when
     /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
     private func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
         let c = config.width
-        if bf16Attention && bf16Layers && p.loraA == nil {
-            Linear.forward(outputBF16: s.qkvBF16, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
-                           rows: n, inFeatures: c, outFeatures: 3 * c)
+        if bf16Attention && norm1InBF16(p) {
+            Linear.forward(outputBF16: s.qkvBF16, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight),
+                           bias: parameter(p.qkvBias), rows: n, inFeatures: c, outFeatures: 3 * c)
             return true
+        }
+        if norm1InBF16(p) {
+            Linear.forward(output: s.qkv, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
+                           rows: n, inFeatures: c, outFeatures: 3 * c)
+            return false
         }
         Linear.forward(output: s.qkv, input: s.ln1Out, weight: parameter(p.qkvWeight), bias: parameter(p.qkvBias),
                        rows: n, inFeatures: c, outFeatures: 3 * c, mode: gemmModes.linear)
@@ -295,7 +313,8 @@ public final class VisionTransformer {
         }
         Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
-                        outputGradient: a.dQKV, input: s.ln1Out, weight: parameter(p.qkvWeight),
+                        outputGradient: a.dQKV, input: s.ln1Out, inputBF16: norm1InBF16(p) ? s.ln1OutBF16 : nil,
+                        weight: parameter(p.qkvWeight),
                         rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums, mode: gemmModes.linear)
         loraInputGradient?()
         guard needsLN1Out else { return }
@@ -345,7 +364,7 @@ public final class VisionTransformer {
                       count: n * m)
         Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
-                        outputGradientBF16: a.dHiddenBF16, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                        outputGradientBF16: a.dHiddenBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
                         rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums)
     }
 

@@ -29,7 +29,7 @@ import Testing
         let dout16 = outputGradient.map(BFloat16.bits)
         if asBF16 {
             Linear.backward(inputGradient: &dx, accumulateInput: false, weightGradient: &dw, biasGradient: &db,
-                            outputGradientBF16: dout16, input: input, weight: weight, rows: n, inFeatures: c,
+                            outputGradientBF16: dout16, inputBF16: input.map(BFloat16.bits), weight: weight, rows: n, inFeatures: c,
                             outFeatures: oc, partialSums: PartialSums())
         } else {
             Linear.backward(inputGradient: &dx, accumulateInput: false, weightGradient: &dw, biasGradient: &db,

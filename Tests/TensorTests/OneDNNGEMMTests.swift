@@ -156,4 +156,22 @@ private let transposes: [(Transpose, Transpose)] = [(.none, .none), (.none, .tra
             #expect(worst <= 1.0 / 256, "gelu \(gelu)")
         }
     }
+
+    /// A residual added in the epilogue equals the product with bias, then the residual added in
+    /// f32 afterwards, rows split across workers or not (each slice reads its own residual rows).
+    @Test(.enabled(if: GEMMSelection.onednnBF16Kernel != nil, "oneDNN has no bf16 matrix product on this CPU"),
+          arguments: [false, true])
+    func residualEpilogueAddsTheMatrix(split: Bool) {
+        let (m, n, k) = (70, 48, 40)
+        let a = values(m * k, seed: 51).map(BFloat16.bits), b = values(n * k, seed: 52).map(BFloat16.bits)
+        let bias = values(n, seed: 53), residual = values(m * n, seed: 54)
+        if split { ParallelRows.useOwnThreads(2) }
+        defer { if split { ParallelRows.useBLASThreads() } }
+        var product = [Float](repeating: 0, count: m * n), fused = product
+        GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                   c: &product, ldc: n, bias: bias)
+        GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                   c: &fused, ldc: n, bias: bias, residual: residual)
+        #expect(maxRelativeError(fused, zip(product, residual).map { $0 + $1 }) <= 1e-6)
+    }
 }
