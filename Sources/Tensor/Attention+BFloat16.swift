@@ -1,51 +1,66 @@
 extension Attention {
+    /// Where `forwardBF16` writes the attention output (B, T, C): in f32, or in bf16 (`UInt16`
+    /// bits) when the next product (proj) takes bf16 operands, rounded once in the P·V product's
+    /// epilogue instead of in a pass of its own.
+    public enum Output {
+        case float32(UnsafeMutablePointer<Float>)
+        case bfloat16(UnsafeMutablePointer<UInt16>)
+    }
+
     /// `forward` with bf16 operands rounded once (mixed precision, as PyTorch's CPU autocast):
-    /// qkv is rounded in one pass and softmax writes its probabilities in bf16, so no product
-    /// rounds a head's operands; each product runs over an image's H heads in one call. Scores,
-    /// softmax and every result stay f32.
+    /// qkv is rounded in one pass, the scores product applies 1/√D as its alpha, and oneDNN's
+    /// softmax (f32 in, bf16 out) writes the probabilities, so no product rounds a head's
+    /// operands; each product and the softmax run over an image's H heads in one call. Scores
+    /// and the softmax's arithmetic stay f32.
     ///
     /// Shapes as `forward`: `qkv` (B, T, 3C) f32 in, rounded into `qkvBF16` (B, T, 3C), or nil when
     /// `qkvBF16` already holds it (the qkv product wrote it in bf16); `probabilities` (B, H, T, T)
     /// bf16 out; both bf16 tensors are read by `backwardBF16`; `scores` (B, H, T, T) f32 scratch;
-    /// `output` (B, T, C) f32.
+    /// `output` (B, T, C) f32 or bf16.
     public static func forwardBF16(
-        output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<UInt16>,
+        output: Output, probabilities: UnsafeMutablePointer<UInt16>,
         qkvBF16: UnsafeMutablePointer<UInt16>, scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>?,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
-        let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
+        let c = s.c, ld = s.ld, tt = t * t
         if let qkv { convert(rows: b * t, columns: ld, from: qkv, to: qkvBF16) }
         func softmaxRows(_ r: Range<Int>) {
-            Softmax.forward(scores + r.lowerBound * t, into: probabilities + r.lowerBound * t,
-                            rows: r.count, columns: t, stride: t, scale: scale)
+            OneDNNKernels.softmaxForward(rows: r.count, columns: t, scores: scores + r.lowerBound * t,
+                                         probabilities: probabilities + r.lowerBound * t)
         }
         // Per image: head i's q at column i·D of each token row, its k at C + i·D, its v at 2C + i·D.
         s.run(units: b, [
             { image in
-                // scores = q · kᵀ (NT), every head.
+                // scores = q · kᵀ / √D (NT), every head.
                 let q = UnsafePointer(qkvBF16) + image * t * ld
-                GEMM.multiplyBF16(.none, .transposed, m: t, n: t, k: d, a: q, lda: ld, b: q + c, ldb: ld,
+                GEMM.multiplyBF16(.none, .transposed, m: t, n: t, k: d, alpha: s.scale, a: q, lda: ld, b: q + c, ldb: ld,
                                   c: scores + image * h * tt, ldc: t, batchCount: h, strideA: d, strideB: d, strideC: tt)
             },
             { image in softmaxRows((image * h * t)..<((image + 1) * h * t)) },
             { image in
                 // output = P · v (NN), each head into its columns.
-                GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: probabilities + image * h * tt, lda: t,
-                                  b: qkvBF16 + image * t * ld + 2 * c, ldb: ld, c: output + image * t * c, ldc: c,
-                                  batchCount: h, strideA: tt, strideB: d, strideC: d)
+                let p = UnsafePointer(probabilities) + image * h * tt, v = UnsafePointer(qkvBF16) + image * t * ld + 2 * c
+                switch output {
+                case .float32(let out):
+                    GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: p, lda: t, b: v, ldb: ld, c: out + image * t * c,
+                                      ldc: c, batchCount: h, strideA: tt, strideB: d, strideC: d)
+                case .bfloat16(let out):
+                    GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: p, lda: t, b: v, ldb: ld, c: out + image * t * c,
+                                      ldc: c, batchCount: h, strideA: tt, strideB: d, strideC: d)
+                }
             },
         ], rowPhase: 1, rows: softmaxRows)
     }
 
     /// `backward` on `forwardBF16`'s saved bf16 operands: overwrites `qkvGradient` (B, T, 3C) with
-    /// dL/dqkv given `outputGradient` (B, T, C). Scratch: `outputGradientBF16` (B, T, C),
-    /// `scoresGradient` (B, H, T, T) f32 (dL/dP) and `scoresGradientBF16` (B, H, T, T) (dL/dscores).
+    /// dL/dqkv given `outputGradient` (B, T, C). dL/dP is written in bf16 by its product into
+    /// `scoresGradientBF16` (B, H, T, T), where oneDNN's softmax backward turns it into dL/dscores in
+    /// place; the dq and dk products apply 1/√D as their alpha. Scratch: `outputGradientBF16` (B, T, C).
     public static func backwardBF16(
         qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
         qkvBF16: UnsafePointer<UInt16>, probabilities: UnsafePointer<UInt16>,
-        outputGradientBF16: UnsafeMutablePointer<UInt16>, scoresGradient: UnsafeMutablePointer<Float>,
-        scoresGradientBF16: UnsafeMutablePointer<UInt16>,
+        outputGradientBF16: UnsafeMutablePointer<UInt16>, scoresGradientBF16: UnsafeMutablePointer<UInt16>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
@@ -53,27 +68,29 @@ extension Attention {
         convert(rows: b * t, columns: c, from: outputGradient, to: outputGradientBF16)
         func softmaxRows(_ r: Range<Int>) {
             let start = r.lowerBound * t
-            Softmax.backward(scoresGradient + start, probabilities: probabilities + start, into: scoresGradientBF16 + start,
-                             rows: r.count, columns: t, stride: t, scale: scale)
+            OneDNNKernels.softmaxBackward(rows: r.count, columns: t, probabilities: probabilities + start,
+                                          probabilitiesGradient: scoresGradientBF16 + start,
+                                          scoresGradient: scoresGradientBF16 + start)
         }
         s.run(units: b, [
             { image in
                 let qkv = qkvBF16 + image * t * ld, dqkv = qkvGradient + image * t * ld
                 let p = probabilities + image * h * tt, dout = UnsafePointer(outputGradientBF16) + image * t * c
-                // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT); every head.
+                // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT, bf16 out); every head.
                 GEMM.multiplyBF16(.transposed, .none, m: t, n: d, k: t, a: p, lda: t, b: dout, ldb: c,
                                   c: dqkv + 2 * c, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
                 GEMM.multiplyBF16(.none, .transposed, m: t, n: t, k: d, a: dout, lda: c, b: qkv + 2 * c, ldb: ld,
-                                  c: scoresGradient + image * h * tt, ldc: t, batchCount: h, strideA: d, strideB: d, strideC: tt)
+                                  c: scoresGradientBF16 + image * h * tt, ldc: t, batchCount: h, strideA: d, strideB: d,
+                                  strideC: tt)
             },
             { image in softmaxRows((image * h * t)..<((image + 1) * h * t)) },
             { image in
                 let qkv = qkvBF16 + image * t * ld, dqkv = qkvGradient + image * t * ld
                 let ds = UnsafePointer(scoresGradientBF16) + image * h * tt
-                // dq = dS · k (NN); dk = dSᵀ · q (TN); every head.
-                GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv + c, ldb: ld,
+                // dq = dS · k / √D (NN); dk = dSᵀ · q / √D (TN); every head.
+                GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: qkv + c, ldb: ld,
                                   c: dqkv, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
-                GEMM.multiplyBF16(.transposed, .none, m: t, n: d, k: t, a: ds, lda: t, b: qkv, ldb: ld,
+                GEMM.multiplyBF16(.transposed, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: qkv, ldb: ld,
                                   c: dqkv + c, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
             },
         ], rowPhase: 1, rows: softmaxRows)

@@ -107,17 +107,46 @@ extension GEMM {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
         batchCount: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
     ) {
-        precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
-                     "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
+        let shape = batchedShape(transA, transB, m: m, n: n, k: k, alpha: alpha, lda: lda, ldb: ldb, beta: beta, ldc: ldc,
+                                 batchCount: batchCount, strideA: strideA, strideB: strideB, strideC: strideC)
         if m == 0 || n == 0 || batchCount == 0 { return }
         if k == 0 {
             for i in 0..<batchCount { for r in 0..<m { for j in 0..<n { c[i * strideC + r * ldc + j] *= beta } } }
             return
         }
+        OneDNNGEMM.execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
+    }
+
+    /// `multiplyBF16` writing C in bf16 (`UInt16` bits): `C = alpha · op(A) · op(B)` rounded once
+    /// in the product's epilogue, for a result that is the next kernel's bf16 operand (attention's
+    /// output before proj, its dL/dP). Requires m, n, k > 0.
+    ///
+    /// - Complexity: 2·m·n·k floating-point operations.
+    public static func multiplyBF16(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        c: UnsafeMutablePointer<UInt16>, ldc: Int,
+        batchCount: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
+    ) {
+        precondition(m > 0 && n > 0 && k > 0 && batchCount > 0,
+                     "a bf16 destination needs a non-empty product: m=\(m) n=\(n) k=\(k) batch=\(batchCount)")
+        var shape = batchedShape(transA, transB, m: m, n: n, k: k, alpha: alpha, lda: lda, ldb: ldb, beta: 0, ldc: ldc,
+                                 batchCount: batchCount, strideA: strideA, strideB: strideB, strideC: strideC)
+        shape.bf16Output = true
+        OneDNNGEMM.execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), cBF16: c)
+    }
+
+    /// The oneDNN shape of a `multiplyBF16` call, its leading dimensions checked.
+    private static func batchedShape(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float, lda: Int, ldb: Int,
+        beta: Float, ldc: Int, batchCount: Int, strideA: Int, strideB: Int, strideC: Int
+    ) -> OneDNNGEMM.Shape {
+        precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
+                     "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         var shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
                                      lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta, bf16: true,
                                      threads: BLASRuntime.threads)
         if batchCount > 1 { (shape.batch, shape.strideA, shape.strideB, shape.strideC) = (batchCount, strideA, strideB, strideC) }
-        OneDNNGEMM.execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c)
+        return shape
     }
 }

@@ -88,12 +88,12 @@ public enum GEMMSelection {
         }
         return best(flops: 3 * 2 * 2 * Double(heads) * Double(t) * Double(t) * Double(d), repeats: repeats) {
             if bf16 {
-                Attention.forwardBF16(output: out, probabilities: probabilitiesBF16, qkvBF16: qkvBF16, scores: probabilities,
-                                      qkv: qkv, batch: w.batch, tokens: t, heads: w.heads, headDim: d)
+                Attention.forwardBF16(output: .float32(out), probabilities: probabilitiesBF16, qkvBF16: qkvBF16,
+                                      scores: probabilities, qkv: qkv, batch: w.batch, tokens: t, heads: w.heads, headDim: d)
                 Attention.backwardBF16(qkvGradient: qkvGradient, outputGradient: outputGradient, qkvBF16: qkvBF16,
                                        probabilities: probabilitiesBF16, outputGradientBF16: outputGradientBF16,
-                                       scoresGradient: scratch, scoresGradientBF16: scoresGradientBF16,
-                                       batch: w.batch, tokens: t, heads: w.heads, headDim: d)
+                                       scoresGradientBF16: scoresGradientBF16, batch: w.batch, tokens: t, heads: w.heads,
+                                       headDim: d)
             } else {
                 Attention.forward(output: out, probabilities: probabilities, qkv: qkv, batch: w.batch, tokens: t,
                                   heads: w.heads, headDim: d, mode: mode)

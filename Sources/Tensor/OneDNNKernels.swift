@@ -37,7 +37,8 @@ enum OneDNNKernels {
         run(.softmaxForward(rows: rows, columns: columns), [UnsafeRawPointer(scores), UnsafeRawPointer(probabilities)])
     }
 
-    /// `scoresGradient` = y ⊙ (dy − Σ_j dy_j y_j) per row, all (rows, columns) bf16, dense rows.
+    /// `scoresGradient` = y ⊙ (dy − Σ_j dy_j y_j) per row, all (rows, columns) bf16, dense rows;
+    /// `scoresGradient` may equal `probabilitiesGradient` (oneDNN's softmax backward runs in place).
     static func softmaxBackward(rows: Int, columns: Int, probabilities: UnsafePointer<UInt16>,
                                 probabilitiesGradient: UnsafePointer<UInt16>, scoresGradient: UnsafeMutablePointer<UInt16>) {
         run(.softmaxBackward(rows: rows, columns: columns),

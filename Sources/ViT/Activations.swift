@@ -20,6 +20,9 @@ struct BlockActivations {
     var loraU: UnsafeMutablePointer<Float>
     /// Attention output before proj (N, C).
     var attentionOut: UnsafeMutablePointer<Float>
+    /// With bf16 attention and layers: the attention output in bf16 (N, C), proj's input, kept
+    /// for proj's weight gradient in place of `attentionOut`.
+    var attentionOutBF16: UnsafeMutablePointer<UInt16>
     /// Residual stream after attention (N, C), norm2 output (N, C) and statistics (N).
     var mid, ln2Out, ln2Mean, ln2Rstd: UnsafeMutablePointer<Float>
     /// fc1 output before GELU (N, M), f32 layers; GELU' of it once the backward has run.
@@ -108,10 +111,11 @@ final class Activations {
     /// Logits (B, K) and their gradient (B, K).
     let logits, logitsGradient: UnsafeMutablePointer<Float>
     /// Gradient scratch: residual stream (N, C), a branch tensor (N, C), qkv (N, 3C), MLP hidden
-    /// (N, M), attention scores (B, H, T, T), LoRA u (N, 2r), class rows (B, C) ×2.
+    /// (N, M), attention scores (B, H, T, T; f32 attention only), LoRA u (N, 2r), class rows (B, C) ×2.
     let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
-    /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dscores (B, H, T, T);
-    /// of bf16 layers: the MLP hidden gradient (N, M), GELU's output gradient then its input gradient.
+    /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dprobabilities,
+    /// then dL/dscores in place (B, H, T, T); of bf16 layers: the MLP hidden gradient (N, M), GELU's
+    /// output gradient then its input gradient.
     let dAttentionOutBF16, dScoresBF16, dHiddenBF16: UnsafeMutablePointer<UInt16>
     /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
     let partialSums = PartialSums()
@@ -139,7 +143,8 @@ final class Activations {
                              ln2OutBF16: makeBF16(n * c), qkv: make(n * 3 * c),
                              probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
                              probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
-                             attentionOut: make(n * c), mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
+                             attentionOut: make(n * c), attentionOutBF16: makeBF16(n * c),
+                             mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
                              ln2Rstd: make(n), fc1Out: make(n * m), fc1OutBF16: makeBF16(n * m),
                              geluOutBF16: makeBF16(n * m))
         }
@@ -165,7 +170,8 @@ final class Activations {
 
     /// Allocates the kept tensors for `trainable` (called once per trainable set and modes):
     /// bf16 attention keeps attention's bf16 operands instead of its f32 tensors; bf16 layers keep
-    /// the norms' outputs, fc1's output and fc2's input in bf16 instead of f32.
+    /// the norms' outputs, fc1's output and fc2's input in bf16 instead of f32, and with bf16
+    /// attention proj's input too.
     func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
         let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
         let config = layout.config
@@ -205,7 +211,11 @@ final class Activations {
             } else if plan.keepsAttention {
                 a.qkv = make(n * 3 * c); a.probabilities = make(attentionCount)
             }
-            if plan.keepsAttentionOut { a.attentionOut = make(n * c) }
+            if plan.keepsAttentionOut && bf16Attention && bf16Layers {
+                a.attentionOutBF16 = makeBF16(n * c)
+            } else if plan.keepsAttentionOut {
+                a.attentionOut = make(n * c)
+            }
             if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
             if plan.keepsLN2Out && bf16Layers {
                 a.ln2OutBF16 = makeBF16(n * c)

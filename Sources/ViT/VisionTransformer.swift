@@ -31,6 +31,8 @@ public final class VisionTransformer {
     private var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
     /// Whether the layers' products take bf16 operands (GELU then writes fc2's input in bf16).
     private var bf16Layers: Bool { gemmModes.linear == .onednnBF16 }
+    /// Whether attention writes its output in bf16 for proj (both bf16: no rounding pass between).
+    private var bf16AttentionOut: Bool { bf16Attention && bf16Layers }
     private var activations: Activations?
     /// Batch size and mode of the last forward (the backward reads its activations).
     private var lastBatch = 0
@@ -148,18 +150,7 @@ public final class VisionTransformer {
                               bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
         }
         let qkvInBF16 = qkvForward(p, activations: s, rows: n)
-        if bf16Attention {
-            // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
-            Attention.forwardBF16(output: s.attentionOut, probabilities: s.probabilitiesBF16, qkvBF16: s.qkvBF16,
-                                  scores: s.probabilities, qkv: qkvInBF16 ? nil : s.qkv, batch: b, tokens: config.tokens,
-                                  heads: config.heads, headDim: config.headDim)
-        } else {
-            Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
-                              tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
-        }
-        s.mid.update(from: x, count: n * c)
-        Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
-                       bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
+        attentionForward(p, activations: s, qkvInBF16: qkvInBF16, input: x, batch: b)
         if bf16Layers {
             LayerNorm.forward(outputBF16: s.ln2OutBF16, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid,
                               weight: parameter(p.norm2Weight), bias: parameter(p.norm2Bias), rows: n, channels: c,
@@ -201,6 +192,32 @@ public final class VisionTransformer {
     /// Whether norm1 writes its output in bf16 (`s.ln1OutBF16`): with bf16 layers, unless LoRA's
     /// f32 products read it too.
     private func norm1InBF16(_ p: BlockParameterIndices) -> Bool { bf16Layers && p.loraA == nil }
+
+    /// `mid = x + proj(attn(qkv))`, qkv computed (in bf16 in `s.qkvBF16` when `qkvInBF16`). With
+    /// bf16 attention and layers the attention output is written in bf16 by its last product and
+    /// proj reads it as is (`s.attentionOutBF16`, kept for proj's weight gradient).
+    private func attentionForward(_ p: BlockParameterIndices, activations s: BlockActivations, qkvInBF16: Bool,
+                                  input x: UnsafePointer<Float>, batch b: Int) {
+        let n = b * config.tokens, c = config.width
+        if bf16Attention {
+            // The f32 probabilities buffer holds the scores (scratch); the bf16 tensors are kept.
+            Attention.forwardBF16(output: bf16AttentionOut ? .bfloat16(s.attentionOutBF16) : .float32(s.attentionOut),
+                                  probabilities: s.probabilitiesBF16, qkvBF16: s.qkvBF16, scores: s.probabilities,
+                                  qkv: qkvInBF16 ? nil : s.qkv, batch: b, tokens: config.tokens, heads: config.heads,
+                                  headDim: config.headDim)
+        } else {
+            Attention.forward(output: s.attentionOut, probabilities: s.probabilities, qkv: s.qkv, batch: b,
+                              tokens: config.tokens, heads: config.heads, headDim: config.headDim, mode: gemmModes.attention)
+        }
+        if bf16AttentionOut {
+            Linear.forward(output: s.mid, residual: x, inputBF16: s.attentionOutBF16, weight: parameter(p.projWeight),
+                           bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c)
+        } else {
+            s.mid.update(from: x, count: n * c)
+            Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
+                           bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
+        }
+    }
 
     /// qkv = norm1(x)·Wᵀ + b, plus LoRA's update: written in bf16 straight into `s.qkvBF16` when
     /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
@@ -292,13 +309,14 @@ public final class VisionTransformer {
         // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
         Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
-                        outputGradient: a.dResidual, input: s.attentionOut, weight: parameter(p.projWeight),
+                        outputGradient: a.dResidual, input: s.attentionOut,
+                        inputBF16: bf16AttentionOut ? s.attentionOutBF16 : nil, weight: parameter(p.projWeight),
                         rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         guard plan.runsAttentionBackward else { return }
         if bf16Attention {
             Attention.backwardBF16(qkvGradient: a.dQKV, outputGradient: a.dBranch, qkvBF16: s.qkvBF16,
                                    probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
-                                   scoresGradient: a.dScores, scoresGradientBF16: a.dScoresBF16, batch: b,
+                                   scoresGradientBF16: a.dScoresBF16, batch: b,
                                    tokens: config.tokens, heads: config.heads, headDim: config.headDim)
         } else {
             Attention.backward(qkvGradient: a.dQKV, scratch: a.dScores, outputGradient: a.dBranch, qkv: s.qkv,

@@ -39,16 +39,25 @@ private func values(_ count: Int, seed: UInt64) -> [Float] {
 
         var out16 = [Float](repeating: 0, count: out32.count), scores = [Float](repeating: 0, count: p32.count)
         var p16 = [UInt16](repeating: 0, count: p32.count), qkv16 = [UInt16](repeating: 0, count: qkv.count)
-        Attention.forwardBF16(output: &out16, probabilities: &p16, qkvBF16: &qkv16, scores: &scores, qkv: qkv,
-                              batch: b, tokens: t, heads: h, headDim: d)
+        out16.withUnsafeMutableBufferPointer { out in
+            Attention.forwardBF16(output: .float32(out.baseAddress!), probabilities: &p16, qkvBF16: &qkv16, scores: &scores,
+                                  qkv: qkv, batch: b, tokens: t, heads: h, headDim: d)
+        }
         #expect(qkv16.map(BFloat16.float) == qkv)
         #expect(normRelativeError(p16.map(BFloat16.float), p32) < 4e-3)
         #expect(normRelativeError(out16, out32) < 4e-3)
+        // The output rounded to bf16 in the P·V product (qkv16 already holds the rounded qkv).
+        var outBF16 = [UInt16](repeating: 0, count: out32.count)
+        outBF16.withUnsafeMutableBufferPointer { out in
+            Attention.forwardBF16(output: .bfloat16(out.baseAddress!), probabilities: &p16, qkvBF16: &qkv16,
+                                  scores: &scores, qkv: nil, batch: b, tokens: t, heads: h, headDim: d)
+        }
+        #expect(normRelativeError(outBF16.map(BFloat16.float), out32) < 4e-3)
 
         var dqkv16 = [Float](repeating: 0, count: qkv.count), dout16 = [UInt16](repeating: 0, count: outputGradient.count)
-        var dScores = [Float](repeating: 0, count: p32.count), dScores16 = [UInt16](repeating: 0, count: p32.count)
+        var dScores16 = [UInt16](repeating: 0, count: p32.count)
         Attention.backwardBF16(qkvGradient: &dqkv16, outputGradient: outputGradient, qkvBF16: qkv16, probabilities: p16,
-                               outputGradientBF16: &dout16, scoresGradient: &dScores, scoresGradientBF16: &dScores16,
+                               outputGradientBF16: &dout16, scoresGradientBF16: &dScores16,
                                batch: b, tokens: t, heads: h, headDim: d)
         #expect(normRelativeError(dqkv16, dqkv32) < 1e-2)
     }

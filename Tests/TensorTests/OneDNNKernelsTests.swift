@@ -38,6 +38,13 @@ import Testing
         var dx16 = [UInt16](repeating: 0, count: scores.count)
         OneDNNKernels.softmaxBackward(rows: rows, columns: columns, probabilities: probabilities,
                                       probabilitiesGradient: dy16, scoresGradient: &dx16)
+        // In place (dL/dscores over dL/dprobabilities, as attention's backward runs it): the same values.
+        var inPlace = dy16
+        inPlace.withUnsafeMutableBufferPointer { gradient in
+            OneDNNKernels.softmaxBackward(rows: rows, columns: columns, probabilities: probabilities,
+                                          probabilitiesGradient: gradient.baseAddress!, scoresGradient: gradient.baseAddress!)
+        }
+        #expect(inPlace == dx16)
         let dx = dx16.map(BFloat16.float)
         let scale = expectedGradient.map(abs).max()!
         #expect(Self.maxRelativeError(dx, expectedGradient, floor: scale * 1e-2) < 2e-2)
