@@ -1,7 +1,7 @@
 extension Attention {
-    /// Where `forwardBF16` writes the attention output (B, T, C): in f32, or in bf16 (`UInt16`
-    /// bits) when the next product (proj) takes bf16 operands, rounded once in the P·V product's
-    /// epilogue instead of in a pass of its own.
+    /// Where `forwardBF16` writes the attention output (B, T, C), and `backwardBF16` dL/dqkv (B, T,
+    /// 3C): in f32, or in bf16 (`UInt16` bits) when the next product (proj, or qkv's backward) takes
+    /// bf16 operands, rounded once in the products' epilogue instead of in a pass of its own.
     public enum Output {
         case float32(UnsafeMutablePointer<Float>)
         case bfloat16(UnsafeMutablePointer<UInt16>)
@@ -41,31 +41,26 @@ extension Attention {
             { image in
                 // output = P · v (NN), each head into its columns.
                 let p = UnsafePointer(probabilities) + image * h * tt, v = UnsafePointer(qkvBF16) + image * t * ld + 2 * c
-                switch output {
-                case .float32(let out):
-                    GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: p, lda: t, b: v, ldb: ld, c: out + image * t * c,
-                                      ldc: c, batchCount: h, strideA: tt, strideB: d, strideC: d)
-                case .bfloat16(let out):
-                    GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, a: p, lda: t, b: v, ldb: ld, c: out + image * t * c,
-                                      ldc: c, batchCount: h, strideA: tt, strideB: d, strideC: d)
-                }
+                perHead(.none, .none, m: t, n: d, k: t, a: p, lda: t, strideA: tt, b: v, ldb: ld, strideB: d,
+                        into: output, offset: image * t * c, ldc: c, heads: h)
             },
         ], rowPhase: 1, rows: softmaxRows)
     }
 
-    /// `backward` on `forwardBF16`'s saved bf16 operands: overwrites `qkvGradient` (B, T, 3C) with
-    /// dL/dqkv given `outputGradient` (B, T, C). dL/dP is written in bf16 by its product into
-    /// `scoresGradientBF16` (B, H, T, T), where oneDNN's softmax backward turns it into dL/dscores in
-    /// place; the dq and dk products apply 1/√D as their alpha. Scratch: `outputGradientBF16` (B, T, C).
+    /// `backward` on `forwardBF16`'s saved bf16 operands: overwrites `qkvGradient` (B, T, 3C), f32 or
+    /// bf16, with dL/dqkv given `outputGradient` (B, T, C), rounded into `outputGradientBF16`, or nil
+    /// when `outputGradientBF16` already holds it (proj's backward wrote it in bf16). dL/dP is written
+    /// in bf16 by its product into `scoresGradientBF16` (B, H, T, T), where oneDNN's softmax backward
+    /// turns it into dL/dscores in place; the dq and dk products apply 1/√D as their alpha.
     public static func backwardBF16(
-        qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
+        qkvGradient: Output, outputGradient: UnsafePointer<Float>?,
         qkvBF16: UnsafePointer<UInt16>, probabilities: UnsafePointer<UInt16>,
         outputGradientBF16: UnsafeMutablePointer<UInt16>, scoresGradientBF16: UnsafeMutablePointer<UInt16>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
-        convert(rows: b * t, columns: c, from: outputGradient, to: outputGradientBF16)
+        if let outputGradient { convert(rows: b * t, columns: c, from: outputGradient, to: outputGradientBF16) }
         func softmaxRows(_ r: Range<Int>) {
             let start = r.lowerBound * t
             OneDNNKernels.softmaxBackward(rows: r.count, columns: t, probabilities: probabilities + start,
@@ -74,26 +69,41 @@ extension Attention {
         }
         s.run(units: b, [
             { image in
-                let qkv = qkvBF16 + image * t * ld, dqkv = qkvGradient + image * t * ld
+                let qkv = qkvBF16 + image * t * ld, dqkv = image * t * ld
                 let p = probabilities + image * h * tt, dout = UnsafePointer(outputGradientBF16) + image * t * c
                 // dv = Pᵀ · dout (TN); dP = dout · vᵀ (NT, bf16 out); every head.
-                GEMM.multiplyBF16(.transposed, .none, m: t, n: d, k: t, a: p, lda: t, b: dout, ldb: c,
-                                  c: dqkv + 2 * c, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
+                perHead(.transposed, .none, m: t, n: d, k: t, a: p, lda: t, strideA: tt, b: dout, ldb: c, strideB: d,
+                        into: qkvGradient, offset: dqkv + 2 * c, ldc: ld, heads: h)
                 GEMM.multiplyBF16(.none, .transposed, m: t, n: t, k: d, a: dout, lda: c, b: qkv + 2 * c, ldb: ld,
                                   c: scoresGradientBF16 + image * h * tt, ldc: t, batchCount: h, strideA: d, strideB: d,
                                   strideC: tt)
             },
             { image in softmaxRows((image * h * t)..<((image + 1) * h * t)) },
             { image in
-                let qkv = qkvBF16 + image * t * ld, dqkv = qkvGradient + image * t * ld
+                let qkv = qkvBF16 + image * t * ld, dqkv = image * t * ld
                 let ds = UnsafePointer(scoresGradientBF16) + image * h * tt
                 // dq = dS · k / √D (NN); dk = dSᵀ · q / √D (TN); every head.
-                GEMM.multiplyBF16(.none, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: qkv + c, ldb: ld,
-                                  c: dqkv, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
-                GEMM.multiplyBF16(.transposed, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, b: qkv, ldb: ld,
-                                  c: dqkv + c, ldc: ld, batchCount: h, strideA: tt, strideB: d, strideC: d)
+                perHead(.none, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, strideA: tt, b: qkv + c, ldb: ld,
+                        strideB: d, into: qkvGradient, offset: dqkv, ldc: ld, heads: h)
+                perHead(.transposed, .none, m: t, n: d, k: t, alpha: scale, a: ds, lda: t, strideA: tt, b: qkv, ldb: ld,
+                        strideB: d, into: qkvGradient, offset: dqkv + c, ldc: ld, heads: h)
             },
         ], rowPhase: 1, rows: softmaxRows)
+    }
+
+    /// One bf16 product per head (`heads` of them, operand i `i · stride` after its base; head i's
+    /// result at columns i·n of `destination` + `offset`, rows `ldc` apart), written in f32 or bf16.
+    private static func perHead(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
+                                a: UnsafePointer<UInt16>, lda: Int, strideA: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                                strideB: Int, into destination: Output, offset: Int, ldc: Int, heads: Int) {
+        switch destination {
+        case .float32(let c):
+            GEMM.multiplyBF16(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c + offset,
+                              ldc: ldc, batchCount: heads, strideA: strideA, strideB: strideB, strideC: n)
+        case .bfloat16(let c):
+            GEMM.multiplyBF16(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c + offset,
+                              ldc: ldc, batchCount: heads, strideA: strideA, strideB: strideB, strideC: n)
+        }
     }
 
     /// Rounds a dense (rows, columns) f32 matrix to bf16, rows split across the workers.

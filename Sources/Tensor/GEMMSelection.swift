@@ -90,7 +90,7 @@ public enum GEMMSelection {
             if bf16 {
                 Attention.forwardBF16(output: .float32(out), probabilities: probabilitiesBF16, qkvBF16: qkvBF16,
                                       scores: probabilities, qkv: qkv, batch: w.batch, tokens: t, heads: w.heads, headDim: d)
-                Attention.backwardBF16(qkvGradient: qkvGradient, outputGradient: outputGradient, qkvBF16: qkvBF16,
+                Attention.backwardBF16(qkvGradient: .float32(qkvGradient), outputGradient: outputGradient, qkvBF16: qkvBF16,
                                        probabilities: probabilitiesBF16, outputGradientBF16: outputGradientBF16,
                                        scoresGradientBF16: scoresGradientBF16, batch: w.batch, tokens: t, heads: w.heads,
                                        headDim: d)

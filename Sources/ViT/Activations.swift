@@ -115,8 +115,8 @@ final class Activations {
     let dResidual, dBranch, dQKV, dHidden, dScores, dLoRAU, dClassNorm, dClassIn: UnsafeMutablePointer<Float>
     /// bf16 gradient scratch of bf16 attention: its output gradient (N, C) and dL/dprobabilities,
     /// then dL/dscores in place (B, H, T, T); of bf16 layers: the MLP hidden gradient (N, M), GELU's
-    /// output gradient then its input gradient.
-    let dAttentionOutBF16, dScoresBF16, dHiddenBF16: UnsafeMutablePointer<UInt16>
+    /// output gradient then its input gradient; of both: dL/dqkv (N, 3C).
+    let dAttentionOutBF16, dScoresBF16, dHiddenBF16, dQKVBF16: UnsafeMutablePointer<UInt16>
     /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
     let partialSums = PartialSums()
 
@@ -162,6 +162,7 @@ final class Activations {
         dScores = make(attentionCount); dLoRAU = make(n * 2 * loraRank)
         dClassNorm = make(capacity * c); dClassIn = make(capacity * c)
         dAttentionOutBF16 = makeBF16(n * c); dScoresBF16 = makeBF16(attentionCount); dHiddenBF16 = makeBF16(n * m)
+        dQKVBF16 = makeBF16(n * 3 * c)
         self.owned = owned
         self.ownedBF16 = ownedBF16
         kept = [BlockActivations](repeating: scratch, count: config.depth)

@@ -307,6 +307,25 @@ public final class VisionTransformer {
         }
         guard plan.needsMidGradient else { return }
         // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
+        let needsLN1Out = norm1 || plan.needsInputGradient
+        if bf16AttentionOut && p.loraA == nil {
+            attentionBackwardBF16(p, plan: plan, activations: s, a: a, needsLN1Out: needsLN1Out, batch: b)
+        } else {
+            attentionBackward(p, plan: plan, activations: s, a: a, needsLN1Out: needsLN1Out, batch: b)
+        }
+        guard plan.runsAttentionBackward && needsLN1Out else { return }
+        LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
+                           weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
+                           outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
+                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+    }
+
+    /// The attention branch's backward from dResidual = dL/dmid: proj's gradients, then (when it
+    /// runs) attention's and qkv's (with LoRA's), leaving dL/dln1Out (N, C) in `a.dBranch` when
+    /// `needsLN1Out`.
+    private func attentionBackward(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations,
+                                   a: Activations, needsLN1Out: Bool, batch b: Int) {
+        let n = b * config.tokens, c = config.width
         Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
                         outputGradient: a.dResidual, input: s.attentionOut,
@@ -314,7 +333,7 @@ public final class VisionTransformer {
                         rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
         guard plan.runsAttentionBackward else { return }
         if bf16Attention {
-            Attention.backwardBF16(qkvGradient: a.dQKV, outputGradient: a.dBranch, qkvBF16: s.qkvBF16,
+            Attention.backwardBF16(qkvGradient: .float32(a.dQKV), outputGradient: a.dBranch, qkvBF16: s.qkvBF16,
                                    probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
                                    scoresGradientBF16: a.dScoresBF16, batch: b,
                                    tokens: config.tokens, heads: config.heads, headDim: config.headDim)
@@ -323,7 +342,6 @@ public final class VisionTransformer {
                                probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
                                headDim: config.headDim, mode: gemmModes.attention)
         }
-        let needsLN1Out = norm1 || plan.needsInputGradient
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {
             loraInputGradient = loraBackward(activations: s, a: a, loraA: loraA, loraB: loraB, rows: n,
@@ -335,11 +353,27 @@ public final class VisionTransformer {
                         weight: parameter(p.qkvWeight),
                         rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums, mode: gemmModes.linear)
         loraInputGradient?()
-        guard needsLN1Out else { return }
-        LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
-                           weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
-                           outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
-                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+    }
+
+    /// `attentionBackward` with bf16 attention and layers and no LoRA, as PyTorch's autocast: proj
+    /// writes dL/d(attention output) in bf16 (`a.dAttentionOutBF16`), attention writes dL/dqkv in
+    /// bf16 (`a.dQKVBF16`, N × 3C), and qkv's products and bias gradient take it as it is.
+    private func attentionBackwardBF16(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations,
+                                       a: Activations, needsLN1Out: Bool, batch b: Int) {
+        let n = b * config.tokens, c = config.width
+        Linear.backward(inputGradientBF16: plan.runsAttentionBackward ? a.dAttentionOutBF16 : nil,
+                        weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
+                        outputGradient: a.dResidual, inputBF16: s.attentionOutBF16, weight: parameter(p.projWeight),
+                        rows: n, inFeatures: c, outFeatures: c, partialSums: a.partialSums)
+        guard plan.runsAttentionBackward else { return }
+        Attention.backwardBF16(qkvGradient: .bfloat16(a.dQKVBF16), outputGradient: nil, qkvBF16: s.qkvBF16,
+                               probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
+                               scoresGradientBF16: a.dScoresBF16, batch: b,
+                               tokens: config.tokens, heads: config.heads, headDim: config.headDim)
+        Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
+                        weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
+                        outputGradientBF16: a.dQKVBF16, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight),
+                        rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums)
     }
 
     /// The MLP's backward with f32 layers, from dResidual = dL/dy: fc2's gradients, then (when

@@ -56,9 +56,20 @@ private func values(_ count: Int, seed: UInt64) -> [Float] {
 
         var dqkv16 = [Float](repeating: 0, count: qkv.count), dout16 = [UInt16](repeating: 0, count: outputGradient.count)
         var dScores16 = [UInt16](repeating: 0, count: p32.count)
-        Attention.backwardBF16(qkvGradient: &dqkv16, outputGradient: outputGradient, qkvBF16: qkv16, probabilities: p16,
-                               outputGradientBF16: &dout16, scoresGradientBF16: &dScores16,
-                               batch: b, tokens: t, heads: h, headDim: d)
+        dqkv16.withUnsafeMutableBufferPointer { dqkv in
+            Attention.backwardBF16(qkvGradient: .float32(dqkv.baseAddress!), outputGradient: outputGradient, qkvBF16: qkv16,
+                                   probabilities: p16, outputGradientBF16: &dout16, scoresGradientBF16: &dScores16,
+                                   batch: b, tokens: t, heads: h, headDim: d)
+        }
         #expect(normRelativeError(dqkv16, dqkv32) < 1e-2)
+
+        // dL/dqkv written in bf16, from the output gradient already in bf16: the f32 result rounded.
+        var dqkvBF16 = [UInt16](repeating: 0, count: qkv.count)
+        dqkvBF16.withUnsafeMutableBufferPointer { dqkv in
+            Attention.backwardBF16(qkvGradient: .bfloat16(dqkv.baseAddress!), outputGradient: nil, qkvBF16: qkv16,
+                                   probabilities: p16, outputGradientBF16: &dout16, scoresGradientBF16: &dScores16,
+                                   batch: b, tokens: t, heads: h, headDim: d)
+        }
+        #expect(normRelativeError(dqkvBF16.map(BFloat16.float), dqkv16) < 4e-3)
     }
 }
