@@ -24,24 +24,6 @@ public enum FastMath {
         return value < -87.3 ? 0 : result
     }
 
-    /// 2^x with relative error below 1e-4, a twentieth of bf16's rounding, in two-thirds of
-    /// `exp`'s operations: for values about to be rounded to bf16 (the bf16 softmax). 0 below −126.
-    /// x = k + f with f in [−½, ½], 2^f by its Taylor polynomial of degree 4, 2^k from the exponent bits.
-    @inlinable @inline(__always)
-    public static func exp2ForBF16(_ value: Float) -> Float {
-        let x = Swift.min(Swift.max(value, -126), 127)
-        let shifted = x + 12582912
-        let k = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
-        let f = x - (shifted - 12582912)
-        var p: Float = 9.6181291e-3
-        p = p * f + 5.5504109e-2
-        p = p * f + 2.4022651e-1
-        p = p * f + 6.9314718e-1
-        p = p * f + 1
-        let result = p * Float(bitPattern: UInt32(bitPattern: (k &+ 127) &<< 23))
-        return value < -126 ? 0 : result
-    }
-
     /// erf(x) with absolute error below 5e-7 (Abramowitz & Stegun 7.1.26: 1.5e-7, plus f32 rounding).
     @inlinable @inline(__always)
     public static func erf(_ x: Float) -> Float { erfAndGaussian(x).erf }

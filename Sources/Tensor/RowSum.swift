@@ -84,22 +84,4 @@ public enum RowSum {
         while j < count { total += a[j] * b[j]; j += 1 }
         return total
     }
-
-    /// Σ a[j]·b[j] for bf16 `b` (bit patterns), widened as it is read: `dot` on b's f32 values,
-    /// without a pass that converts them first.
-    @inlinable @inline(__always)
-    public static func dot(_ a: UnsafePointer<Float>, bf16 b: UnsafePointer<UInt16>, _ count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var j = 0
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        while j + 8 <= count {
-            let bits = SIMD8<UInt32>(truncatingIfNeeded: rb.loadUnaligned(fromByteOffset: j * 2, as: SIMD8<UInt16>.self)) &<< 16
-            acc += ra.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                * unsafeBitCast(bits, to: SIMD8<Float>.self)
-            j += 8
-        }
-        var total = acc.sum()
-        while j < count { total += a[j] * BFloat16.float(b[j]); j += 1 }
-        return total
-    }
 }
