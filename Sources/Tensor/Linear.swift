@@ -162,15 +162,7 @@ extension Linear {
                      bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
             lock.lock()
             defer { lock.unlock() }
-            let input16: UnsafePointer<UInt16>
-            switch x {
-            case .bf16(let rounded):
-                input16 = rounded
-            case .f32(let values):
-                let copy = input.reserve(n * c)
-                GEMM.roundToBFloat16(rows: n, columns: c, from: values, stride: c, to: copy)
-                input16 = UnsafePointer(copy)
-            }
+            let input16 = Self.bf16(x, rows: n, columns: c, scratch: &input)
             let weight16 = operand.reserve(oc * c)
             GEMM.roundToBFloat16(rows: oc, columns: c, from: weight, stride: c, to: weight16)
             GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input16, lda: c, b: weight16, ldb: c,
@@ -229,17 +221,21 @@ extension Linear {
                                            ldb: c, beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
             }
             guard let weightGradient else { return }
-            let input16: UnsafePointer<UInt16>
-            switch input {
-            case .bf16(let rounded):
-                input16 = rounded
-            case .f32(let values):
-                let copy = operand.reserve(n * c)
-                GEMM.roundToBFloat16(rows: n, columns: c, from: values, stride: c, to: copy)
-                input16 = UnsafePointer(copy)
-            }
+            let input16 = Self.bf16(input, rows: n, columns: c, scratch: &operand)
             GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: input16, ldb: c,
                                        beta: 1, c: weightGradient, ldc: c)
+        }
+
+        /// A dense (rows, columns) input as bf16: as it is, or rounded into `scratch` (valid until its next use).
+        private static func bf16(_ x: Input, rows: Int, columns: Int, scratch: inout GrowingBuffer<UInt16>) -> UnsafePointer<UInt16> {
+            switch x {
+            case .bf16(let rounded):
+                return rounded
+            case .f32(let values):
+                let copy = scratch.reserve(rows * columns)
+                GEMM.roundToBFloat16(rows: rows, columns: columns, from: values, stride: columns, to: copy)
+                return UnsafePointer(copy)
+            }
         }
 
         /// The (rows, columns) weight rounded into the operand buffer (valid until its next use).
