@@ -174,64 +174,74 @@ final class Activations {
     /// the norms' outputs, fc1's output and fc2's input in bf16 instead of f32, and with bf16
     /// attention proj's input too.
     func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
-        let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
-        let config = layout.config
-        let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
-        let attentionCount = capacity * config.heads * config.tokens * config.tokens
         for p in planOwned { p.deallocate() }
         for p in planOwnedBF16 { p.deallocate() }
         planOwned = []
         planOwnedBF16 = []
         keptFloats = 0
         plans = BlockPlan.plans(layout: layout, trainable: trainable)
+        // Scratch residuals alternate by parity, so a block never reads and writes the same one.
         residual = inferenceResidual
         for (i, plan) in plans.enumerated() {
-            var a = scratch
-            func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-                planOwned.append(p)
-                keptFloats += count
-                return p
-            }
-            func makeBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
-                let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
-                planOwnedBF16.append(p)
-                keptFloats += (count + 1) / 2
-                return p
-            }
-            if plan.keepsInput { residual[i] = make(n * c); a.ln1Mean = make(n); a.ln1Rstd = make(n) }
-            let lora = layout.blocks[i].loraA != nil
-            if plan.keepsLN1Out && bf16Layers && !lora {
-                a.ln1OutBF16 = makeBF16(n * c)
-            } else if plan.keepsLN1Out {
-                a.ln1Out = make(n * c)
-            }
-            if plan.keepsLoRAU { a.loraU = make(n * 2 * layout.loraRank) }
-            if plan.keepsAttention && bf16Attention {
-                a.qkvBF16 = makeBF16(n * 3 * c); a.probabilitiesBF16 = makeBF16(attentionCount)
-            } else if plan.keepsAttention {
-                a.qkv = make(n * 3 * c); a.probabilities = make(attentionCount)
-            }
-            if plan.keepsAttentionOut && bf16Attention && bf16Layers {
-                a.attentionOutBF16 = makeBF16(n * c)
-            } else if plan.keepsAttentionOut {
-                a.attentionOut = make(n * c)
-            }
-            if plan.keepsMid { a.mid = make(n * c); a.ln2Mean = make(n); a.ln2Rstd = make(n) }
-            if plan.keepsLN2Out && bf16Layers {
-                a.ln2OutBF16 = makeBF16(n * c)
-            } else if plan.keepsLN2Out {
-                a.ln2Out = make(n * c)
-            }
-            if plan.keepsFC1Out && bf16Layers {
-                a.fc1OutBF16 = makeBF16(n * m)
-                if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeBF16(n * m) }
-            } else if plan.keepsFC1Out {
-                a.fc1Out = make(n * m)
-            }
-            kept[i] = a
+            if plan.keepsInput { residual[i] = makeKept(capacity * layout.config.tokens * layout.config.width) }
+            kept[i] = keptTensors(block: i, plan: plan, layout: layout, trainable: trainable, modes: modes)
         }
-        // Scratch residuals alternate by parity, so a block never reads and writes the same one.
+    }
+
+    /// Block i's tensors under `plan`: owned where the backward reads them, the shared scratch elsewhere.
+    private func keptTensors(block i: Int, plan: BlockPlan, layout: ParameterLayout, trainable: TrainableSet,
+                             modes: GEMMModes) -> BlockActivations {
+        let bf16Attention = modes.attention.precision == .bf16, bf16Layers = modes.linear == .onednnBF16
+        let config = layout.config
+        let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
+        let attentionCount = capacity * config.heads * config.tokens * config.tokens
+        var a = scratch
+        if plan.keepsInput { a.ln1Mean = makeKept(n); a.ln1Rstd = makeKept(n) }
+        if plan.keepsLN1Out && bf16Layers && layout.blocks[i].loraA == nil {
+            a.ln1OutBF16 = makeKeptBF16(n * c)
+        } else if plan.keepsLN1Out {
+            a.ln1Out = makeKept(n * c)
+        }
+        if plan.keepsLoRAU { a.loraU = makeKept(n * 2 * layout.loraRank) }
+        if plan.keepsAttention && bf16Attention {
+            a.qkvBF16 = makeKeptBF16(n * 3 * c); a.probabilitiesBF16 = makeKeptBF16(attentionCount)
+        } else if plan.keepsAttention {
+            a.qkv = makeKept(n * 3 * c); a.probabilities = makeKept(attentionCount)
+        }
+        if plan.keepsAttentionOut && bf16Attention && bf16Layers {
+            a.attentionOutBF16 = makeKeptBF16(n * c)
+        } else if plan.keepsAttentionOut {
+            a.attentionOut = makeKept(n * c)
+        }
+        if plan.keepsMid { a.mid = makeKept(n * c); a.ln2Mean = makeKept(n); a.ln2Rstd = makeKept(n) }
+        if plan.keepsLN2Out && bf16Layers {
+            a.ln2OutBF16 = makeKeptBF16(n * c)
+        } else if plan.keepsLN2Out {
+            a.ln2Out = makeKept(n * c)
+        }
+        if plan.keepsFC1Out && bf16Layers {
+            a.fc1OutBF16 = makeKeptBF16(n * m)
+            if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeKeptBF16(n * m) }
+        } else if plan.keepsFC1Out {
+            a.fc1Out = makeKept(n * m)
+        }
+        return a
+    }
+
+    /// `count` floats owned by the current plan.
+    private func makeKept(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        planOwned.append(p)
+        keptFloats += count
+        return p
+    }
+
+    /// `count` bf16 values owned by the current plan (counted as half a float each).
+    private func makeKeptBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
+        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        planOwnedBF16.append(p)
+        keptFloats += (count + 1) / 2
+        return p
     }
 
     deinit {
