@@ -22,8 +22,11 @@ enum OneDNNKernels {
     final class Primitive {
         let primitive: dnnl_primitive_t
         let arguments: [(id: Int32, memory: dnnl_memory_t)]
+        /// The same, as `dnnl_primitive_execute` takes them (built once: no allocation per call).
+        var executeArguments: [dnnl_exec_arg_t]
         init(primitive: dnnl_primitive_t, arguments: [(id: Int32, memory: dnnl_memory_t)]) {
             (self.primitive, self.arguments) = (primitive, arguments)
+            executeArguments = arguments.map { dnnl_exec_arg_t(arg: $0.id, memory: $0.memory) }
         }
         deinit {
             dnnl_primitive_destroy(primitive)
@@ -34,42 +37,45 @@ enum OneDNNKernels {
     /// `probabilities` (rows, columns) bf16 = softmax of each row of `scores` (f32, dense rows).
     static func softmaxForward(rows: Int, columns: Int, scores: UnsafePointer<Float>,
                                probabilities: UnsafeMutablePointer<UInt16>) {
-        run(.softmaxForward(rows: rows, columns: columns), [UnsafeRawPointer(scores), UnsafeRawPointer(probabilities)])
+        run(.softmaxForward(rows: rows, columns: columns), scores, probabilities)
     }
 
     /// `scoresGradient` = y ⊙ (dy − Σ_j dy_j y_j) per row, all (rows, columns) bf16, dense rows;
     /// `scoresGradient` may equal `probabilitiesGradient` (oneDNN's softmax backward runs in place).
     static func softmaxBackward(rows: Int, columns: Int, probabilities: UnsafePointer<UInt16>,
                                 probabilitiesGradient: UnsafePointer<UInt16>, scoresGradient: UnsafeMutablePointer<UInt16>) {
-        run(.softmaxBackward(rows: rows, columns: columns),
-            [UnsafeRawPointer(probabilities), UnsafeRawPointer(probabilitiesGradient), UnsafeRawPointer(scoresGradient)])
+        run(.softmaxBackward(rows: rows, columns: columns), probabilities, probabilitiesGradient, scoresGradient)
     }
 
     /// `output` = GELU(`input`), `count` bf16 values; `output` may equal `input`.
     static func geluForward(count: Int, input: UnsafePointer<UInt16>, output: UnsafeMutablePointer<UInt16>) {
-        run(.geluForward(count: count), [UnsafeRawPointer(input), UnsafeRawPointer(output)])
+        run(.geluForward(count: count), input, output)
     }
 
     /// `inputGradient` = `outputGradient` · GELU′(`input`), `count` bf16 values; `inputGradient`
     /// may equal `outputGradient`.
     static func geluBackward(count: Int, input: UnsafePointer<UInt16>, outputGradient: UnsafePointer<UInt16>,
                              inputGradient: UnsafeMutablePointer<UInt16>) {
-        run(.geluBackward(count: count),
-            [UnsafeRawPointer(input), UnsafeRawPointer(outputGradient), UnsafeRawPointer(inputGradient)])
+        run(.geluBackward(count: count), input, outputGradient, inputGradient)
     }
 
     /// Runs `kind`'s primitive of this thread on `pointers`, in the order of its arguments.
-    private static func run(_ kind: Kind, _ pointers: [UnsafeRawPointer]) {
+    private static func run(_ kind: Kind, _ first: UnsafeRawPointer, _ second: UnsafeRawPointer,
+                            _ third: UnsafeRawPointer? = nil) {
         OneDNNGEMM.setOpenMPThreads?(1)
         let state = OneDNNGEMM.threadState()
         let primitive = state.kernels[kind] ?? makePrimitive(kind, state: state)
-        var args: [dnnl_exec_arg_t] = []
-        for (argument, pointer) in zip(primitive.arguments, pointers) {
+        precondition(primitive.arguments.count == (third == nil ? 2 : 3), "\(kind) takes \(primitive.arguments.count) tensors")
+        func set(_ index: Int, _ pointer: UnsafeRawPointer) {
+            let argument = primitive.arguments[index]
             OneDNNGEMM.check(dnnl_memory_set_data_handle(argument.memory, UnsafeMutableRawPointer(mutating: pointer)),
                              "set argument \(argument.id) of \(kind)")
-            args.append(dnnl_exec_arg_t(arg: argument.id, memory: argument.memory))
         }
-        OneDNNGEMM.check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(args.count), &args), "execute \(kind)")
+        set(0, first)
+        set(1, second)
+        if let third { set(2, third) }
+        OneDNNGEMM.check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(primitive.executeArguments.count),
+                                                &primitive.executeArguments), "execute \(kind)")
         OneDNNGEMM.check(dnnl_stream_wait(state.stream), "wait")
     }
 
