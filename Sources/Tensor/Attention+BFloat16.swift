@@ -1,12 +1,4 @@
 extension Attention {
-    /// Where `forwardBF16` writes the attention output (B, T, C), and `backwardBF16` dL/dqkv (B, T,
-    /// 3C): in f32, or in bf16 (`UInt16` bits) when the next product (proj, or qkv's backward) takes
-    /// bf16 operands, rounded once in the products' epilogue instead of in a pass of its own.
-    public enum Output {
-        case float32(UnsafeMutablePointer<Float>)
-        case bfloat16(UnsafeMutablePointer<UInt16>)
-    }
-
     /// `forward` with bf16 operands rounded once (mixed precision, as PyTorch's CPU autocast):
     /// qkv is rounded in one pass, the scores product applies 1/√D as its alpha, and oneDNN's
     /// softmax (f32 in, bf16 out) writes the probabilities, so no product rounds a head's
@@ -18,13 +10,13 @@ extension Attention {
     /// bf16 out; both bf16 tensors are read by `backwardBF16`; `scores` (B, H, T, T) f32 scratch;
     /// `output` (B, T, C) f32 or bf16.
     public static func forwardBF16(
-        output: Output, probabilities: UnsafeMutablePointer<UInt16>,
+        output: Destination, probabilities: UnsafeMutablePointer<UInt16>,
         qkvBF16: UnsafeMutablePointer<UInt16>, scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>?,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, tt = t * t
-        if let qkv { convert(rows: b * t, columns: ld, from: qkv, to: qkvBF16) }
+        if let qkv { GEMM.roundToBFloat16(rows: b * t, columns: ld, from: qkv, stride: ld, to: qkvBF16) }
         func softmaxRows(_ r: Range<Int>) {
             OneDNNKernels.softmaxForward(rows: r.count, columns: t, scores: scores + r.lowerBound * t,
                                          probabilities: probabilities + r.lowerBound * t)
@@ -53,14 +45,16 @@ extension Attention {
     /// in bf16 by its product into `scoresGradientBF16` (B, H, T, T), where oneDNN's softmax backward
     /// turns it into dL/dscores in place; the dq and dk products apply 1/√D as their alpha.
     public static func backwardBF16(
-        qkvGradient: Output, outputGradient: UnsafePointer<Float>?,
+        qkvGradient: Destination, outputGradient: UnsafePointer<Float>?,
         qkvBF16: UnsafePointer<UInt16>, probabilities: UnsafePointer<UInt16>,
         outputGradientBF16: UnsafeMutablePointer<UInt16>, scoresGradientBF16: UnsafeMutablePointer<UInt16>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
-        if let outputGradient { convert(rows: b * t, columns: c, from: outputGradient, to: outputGradientBF16) }
+        if let outputGradient {
+            GEMM.roundToBFloat16(rows: b * t, columns: c, from: outputGradient, stride: c, to: outputGradientBF16)
+        }
         func softmaxRows(_ r: Range<Int>) {
             let start = r.lowerBound * t
             OneDNNKernels.softmaxBackward(rows: r.count, columns: t, probabilities: probabilities + start,
@@ -95,7 +89,7 @@ extension Attention {
     /// result at columns i·n of `destination` + `offset`, rows `ldc` apart), written in f32 or bf16.
     private static func perHead(_ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: UnsafePointer<UInt16>, lda: Int, strideA: Int, b: UnsafePointer<UInt16>, ldb: Int,
-                                strideB: Int, into destination: Output, offset: Int, ldc: Int, heads: Int) {
+                                strideB: Int, into destination: Destination, offset: Int, ldc: Int, heads: Int) {
         switch destination {
         case .float32(let c):
             GEMM.multiplyBF16(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c + offset,
@@ -103,15 +97,6 @@ extension Attention {
         case .bfloat16(let c):
             GEMM.multiplyBF16(ta, tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c + offset,
                               ldc: ldc, batchCount: heads, strideA: strideA, strideB: strideB, strideC: n)
-        }
-    }
-
-    /// Rounds a dense (rows, columns) f32 matrix to bf16, rows split across the workers.
-    private static func convert(rows: Int, columns: Int, from source: UnsafePointer<Float>,
-                                to destination: UnsafeMutablePointer<UInt16>) {
-        ParallelRows.forEach(count: rows, minimumChunk: 64) { _, r in
-            BFloat16.convert(rows: r.count, columns: columns, from: source + r.lowerBound * columns, stride: columns,
-                             to: destination + r.lowerBound * columns)
         }
     }
 }

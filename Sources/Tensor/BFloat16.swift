@@ -21,3 +21,17 @@ public enum BFloat16 {
         }
     }
 }
+
+/// A tensor a kernel reads: f32, or already in bf16 (`UInt16` bits, written so by the kernel that
+/// made it), in which case the kernel skips its rounding pass.
+public enum Operand {
+    case float32(UnsafePointer<Float>)
+    case bfloat16(UnsafePointer<UInt16>)
+}
+
+/// Where a kernel writes a tensor: in f32, or in bf16 (`UInt16` bits) when the next kernel takes
+/// bf16 operands, rounded once by the kernel that writes it instead of in a pass of its own.
+public enum Destination {
+    case float32(UnsafeMutablePointer<Float>)
+    case bfloat16(UnsafeMutablePointer<UInt16>)
+}

@@ -22,10 +22,26 @@ public enum LayerNorm {
         }
     }
 
-    /// `forward` writing its output in bf16 (`UInt16` bits): the next product's operand, rounded
-    /// by the kernel that makes it instead of a rounding pass of its own. (Its own loop: one
-    /// generic loop for both, storing through a closure, no longer vectorized and ran 4x slower.)
+    /// `forward` into f32 or bf16 (`UInt16` bits: the next product's operand, rounded by the kernel
+    /// that makes it instead of a rounding pass of its own).
     public static func forward(
+        output: Destination, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        rows n: Int, channels c: Int, epsilon: Float
+    ) {
+        switch output {
+        case .float32(let y):
+            forward(output: y, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n, channels: c,
+                    epsilon: epsilon)
+        case .bfloat16(let y):
+            forward(outputBF16: y, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n, channels: c,
+                    epsilon: epsilon)
+        }
+    }
+
+    /// The bf16 `forward`. (Its own loop: one generic loop for both, storing through a closure, no
+    /// longer vectorized and ran 4x slower.)
+    private static func forward(
         outputBF16: UnsafeMutablePointer<UInt16>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         rows n: Int, channels c: Int, epsilon: Float

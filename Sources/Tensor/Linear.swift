@@ -38,7 +38,7 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
-        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .f32(input), weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .float32(input), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
 
@@ -48,7 +48,7 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
-        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bf16(inputBF16), weight: weight, bias: bias,
+        BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bfloat16(inputBF16), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
 
@@ -71,9 +71,9 @@ public enum Linear {
         precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
-            BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
+            BFloat16Operands.shared.backward(inputGradient: inputGradient.map { .float32($0) }, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradient: outputGradient, outputStride: ldo,
-                                             input: inputBF16.map { .bf16($0) } ?? .f32(input), weight: weight, rows: n,
+                                             input: inputBF16.map { .bfloat16($0) } ?? .float32(input), weight: weight, rows: n,
                                              inFeatures: c, outFeatures: oc)
         } else if let inputGradient {
             GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: outputGradient, lda: ldo, b: weight, ldb: c,
@@ -100,9 +100,10 @@ extension Linear {
         weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
         if inputGradientBF16 != nil || weightGradient != nil {
-            BFloat16Operands.shared.backward(inputGradientBF16: inputGradientBF16, weightGradient: weightGradient,
-                                             outputGradient: outputGradient, inputBF16: inputBF16, weight: weight,
-                                             rows: n, inFeatures: c, outFeatures: oc)
+            BFloat16Operands.shared.backward(inputGradient: inputGradientBF16.map { .bfloat16($0) }, accumulateInput: false,
+                                             weightGradient: weightGradient, outputGradient: outputGradient, outputStride: oc,
+                                             input: .bfloat16(inputBF16), weight: weight, rows: n, inFeatures: c,
+                                             outFeatures: oc)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrix: outputGradient, rows: n, columns: oc, stride: oc,
@@ -120,9 +121,9 @@ extension Linear {
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
         if inputGradient != nil || weightGradient != nil {
-            BFloat16Operands.shared.backward(inputGradient: inputGradient, accumulateInput: accumulateInput,
+            BFloat16Operands.shared.backward(inputGradient: inputGradient.map { .float32($0) }, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradientBF16: outputGradientBF16,
-                                             input: .bf16(inputBF16), weight: weight, rows: n, inFeatures: c, outFeatures: oc)
+                                             input: .bfloat16(inputBF16), weight: weight, rows: n, inFeatures: c, outFeatures: oc)
         }
         if let biasGradient {
             ColumnSum.accumulate(into: biasGradient, matrixBF16: outputGradientBF16, rows: n, columns: oc, stride: oc,
@@ -151,14 +152,8 @@ extension Linear {
                                        c: output, ldc: oc, bias: bias, residual: residual)
         }
 
-        /// A layer input: f32 (rounded here) or already bf16.
-        enum Input {
-            case f32(UnsafePointer<Float>)
-            case bf16(UnsafePointer<UInt16>)
-        }
-
         /// `Linear.forward(outputBF16:)`: input (unless bf16) and weight rounded, bias and GELU in the epilogue.
-        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: Input, weight: UnsafePointer<Float>,
+        func forward(outputBF16: UnsafeMutablePointer<UInt16>, input x: Operand, weight: UnsafePointer<Float>,
                      bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool) {
             lock.lock()
             defer { lock.unlock() }
@@ -169,10 +164,10 @@ extension Linear {
                                        c: outputBF16, ldc: oc, bias: bias, gelu: gelu)
         }
 
-        /// `Linear.backward`'s two products with bf16 operands.
-        func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+        /// `Linear.backward`'s two products with bf16 operands, the output gradient rounded once.
+        func backward(inputGradient: Destination?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradient dout: UnsafePointer<Float>,
-                      outputStride ldo: Int, input: Input, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int,
+                      outputStride ldo: Int, input: Operand, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int,
                       outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
@@ -183,42 +178,32 @@ extension Linear {
         }
 
         /// `Linear.backward(outputGradientBF16:)`'s products: the output gradient used as it is.
-        func backward(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+        func backward(inputGradient: Destination?, accumulateInput: Bool,
                       weightGradient: UnsafeMutablePointer<Float>?, outputGradientBF16 dout16: UnsafePointer<UInt16>,
-                      input: Input, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
+                      input: Operand, weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
             lock.lock()
             defer { lock.unlock() }
             products(inputGradient: inputGradient, accumulateInput: accumulateInput, weightGradient: weightGradient,
                      dout16: dout16, input: input, weight: weight, rows: n, inFeatures: c, outFeatures: oc)
         }
 
-        /// `Linear.backward(inputGradientBF16:)`'s products: dL/dinput rounded to bf16 in the epilogue.
-        func backward(inputGradientBF16: UnsafeMutablePointer<UInt16>?, weightGradient: UnsafeMutablePointer<Float>?,
-                      outputGradient dout: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>,
-                      weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
-            lock.lock()
-            defer { lock.unlock() }
-            let dout16 = outputGradient.reserve(n * oc)
-            GEMM.roundToBFloat16(rows: n, columns: oc, from: dout, stride: oc, to: dout16)
-            if let inputGradientBF16 {
-                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
-                                           ldb: c, c: inputGradientBF16, ldc: c)
-            }
-            if let weightGradient {
-                GEMM.multiplySplittingRows(.transposed, .none, m: oc, n: c, k: n, a: dout16, lda: oc, b: inputBF16, ldb: c,
-                                           beta: 1, c: weightGradient, ldc: c)
-            }
-        }
-
-        /// dL/dinput (N, C) (+)= dout16 (N, OC) · weight (OC, C) (NN); dL/dweight (OC, C) += dout16ᵀ ·
-        /// input (TN), each operand rounded once. Called with the lock held.
-        private func products(inputGradient: UnsafeMutablePointer<Float>?, accumulateInput: Bool,
+        /// dL/dinput (N, C) (+)= dout16 (N, OC) · weight (OC, C) (NN), in f32, or overwritten in bf16
+        /// (rounded in the product's epilogue); dL/dweight (OC, C) += dout16ᵀ · input (TN), each
+        /// operand rounded once. Called with the lock held.
+        private func products(inputGradient: Destination?, accumulateInput: Bool,
                               weightGradient: UnsafeMutablePointer<Float>?, dout16: UnsafePointer<UInt16>,
-                              input: Input, weight: UnsafePointer<Float>,
+                              input: Operand, weight: UnsafePointer<Float>,
                               rows n: Int, inFeatures c: Int, outFeatures oc: Int) {
-            if let inputGradient {
+            switch inputGradient {
+            case .float32(let dx):
                 GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
-                                           ldb: c, beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: c)
+                                           ldb: c, beta: accumulateInput ? 1 : 0, c: dx, ldc: c)
+            case .bfloat16(let dx):
+                precondition(!accumulateInput, "a bf16 input gradient is overwritten, not accumulated")
+                GEMM.multiplySplittingRows(.none, .none, m: n, n: c, k: oc, a: dout16, lda: oc, b: roundedWeight(weight, oc, c),
+                                           ldb: c, c: dx, ldc: c)
+            case nil:
+                break
             }
             guard let weightGradient else { return }
             let input16 = Self.bf16(input, rows: n, columns: c, scratch: &operand)
@@ -227,11 +212,11 @@ extension Linear {
         }
 
         /// A dense (rows, columns) input as bf16: as it is, or rounded into `scratch` (valid until its next use).
-        private static func bf16(_ x: Input, rows: Int, columns: Int, scratch: inout GrowingBuffer<UInt16>) -> UnsafePointer<UInt16> {
+        private static func bf16(_ x: Operand, rows: Int, columns: Int, scratch: inout GrowingBuffer<UInt16>) -> UnsafePointer<UInt16> {
             switch x {
-            case .bf16(let rounded):
+            case .bfloat16(let rounded):
                 return rounded
-            case .f32(let values):
+            case .float32(let values):
                 let copy = scratch.reserve(rows * columns)
                 GEMM.roundToBFloat16(rows: rows, columns: columns, from: values, stride: columns, to: copy)
                 return UnsafePointer(copy)

@@ -39,9 +39,18 @@ enum OneDNNGEMM {
         let primitive: dnnl_primitive_t
         let a, b, c: dnnl_memory_t
         let bias, residual: dnnl_memory_t?
+        /// The same memory objects as `dnnl_primitive_execute` takes them (built once: no allocation per call).
+        var executeArguments: [dnnl_exec_arg_t]
         init(primitive: dnnl_primitive_t, a: dnnl_memory_t, b: dnnl_memory_t, c: dnnl_memory_t, bias: dnnl_memory_t?,
              residual: dnnl_memory_t?) {
             (self.primitive, self.a, self.b, self.c, self.bias, self.residual) = (primitive, a, b, c, bias, residual)
+            executeArguments = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: a), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: b),
+                                dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: c)]
+            if let bias { executeArguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: bias)) }
+            // The first post-op's second source: DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1.
+            if let residual {
+                executeArguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, memory: residual))
+            }
         }
         deinit {
             dnnl_primitive_destroy(primitive)
@@ -137,19 +146,15 @@ enum OneDNNGEMM {
         check(dnnl_memory_set_data_handle(primitive.a, UnsafeMutableRawPointer(mutating: a)), "set A")
         check(dnnl_memory_set_data_handle(primitive.b, UnsafeMutableRawPointer(mutating: b)), "set B")
         check(dnnl_memory_set_data_handle(primitive.c, c), "set C")
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: primitive.a),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: primitive.b),
-                    dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: primitive.c)]
-        if let memory = primitive.bias, let bias {
+        if let memory = primitive.bias {
+            guard let bias else { preconditionFailure("a bias shape needs its bias: \(shape)") }
             check(dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: bias)), "set bias")
-            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: memory))
         }
         if let memory = primitive.residual, let residual {
             check(dnnl_memory_set_data_handle(memory, UnsafeMutableRawPointer(mutating: residual)), "set residual")
-            // The first post-op's second source: DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1.
-            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, memory: memory))
         }
-        check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(args.count), &args), "execute matmul")
+        check(dnnl_primitive_execute(primitive.primitive, state.stream, Int32(primitive.executeArguments.count),
+                                     &primitive.executeArguments), "execute matmul")
         check(dnnl_stream_wait(state.stream), "wait")
     }
 
