@@ -86,11 +86,10 @@ struct BlockPlan {
 /// scratch buffers, so a mask that trains only the top block costs about an inference.
 final class Activations {
     let capacity: Int
-    private var owned: [UnsafeMutablePointer<Float>] = []
+    /// Every buffer, f32 or bf16, owned for the model's life.
+    private var owned: [UnsafeMutableRawPointer] = []
     /// The kept tensors of the current plan, freed when the plan changes.
-    private var planOwned: [UnsafeMutablePointer<Float>] = []
-    /// The bf16 buffers, owned for the model's life and for the current plan.
-    private var ownedBF16: [UnsafeMutablePointer<UInt16>] = [], planOwnedBF16: [UnsafeMutablePointer<UInt16>] = []
+    private var planOwned: [UnsafeMutableRawPointer] = []
     /// Floats allocated for the current plan's kept tensors (0 when nothing below the head trains);
     /// a bf16 value counts as half a float.
     private(set) var keptFloats = 0
@@ -125,31 +124,25 @@ final class Activations {
         let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
         let patches = capacity * config.gridSize * config.gridSize
-        var owned: [UnsafeMutablePointer<Float>] = []
-        var ownedBF16: [UnsafeMutablePointer<UInt16>] = []
-        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            owned.append(p)
-            return p
-        }
-        // Allocated now, resident only once written (bf16 attention).
-        func makeBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
-            let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
-            ownedBF16.append(p)
+        var owned: [UnsafeMutableRawPointer] = []
+        // Allocated now, resident only once written (a bf16 tensor only with bf16 products).
+        func make<Element>(_ count: Int) -> UnsafeMutablePointer<Element> {
+            let p = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+            owned.append(UnsafeMutableRawPointer(p))
             return p
         }
         func makeBlock() -> BlockActivations {
-            BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), ln1OutBF16: makeBF16(n * c),
-                             ln2OutBF16: makeBF16(n * c), qkv: make(n * 3 * c),
-                             probabilities: make(attentionCount), qkvBF16: makeBF16(n * 3 * c),
-                             probabilitiesBF16: makeBF16(attentionCount), loraU: make(n * 2 * loraRank),
-                             attentionOut: make(n * c), attentionOutBF16: makeBF16(n * c),
+            BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), ln1OutBF16: make(n * c),
+                             ln2OutBF16: make(n * c), qkv: make(n * 3 * c),
+                             probabilities: make(attentionCount), qkvBF16: make(n * 3 * c),
+                             probabilitiesBF16: make(attentionCount), loraU: make(n * 2 * loraRank),
+                             attentionOut: make(n * c), attentionOutBF16: make(n * c),
                              mid: make(n * c), ln2Out: make(n * c), ln2Mean: make(n),
-                             ln2Rstd: make(n), fc1Out: make(n * m), fc1OutBF16: makeBF16(n * m),
-                             geluOutBF16: makeBF16(n * m))
+                             ln2Rstd: make(n), fc1Out: make(n * m), fc1OutBF16: make(n * m),
+                             geluOutBF16: make(n * m))
         }
         scratch = makeBlock()
-        let pingPong = [make(n * c), make(n * c)]
+        let pingPong: [UnsafeMutablePointer<Float>] = [make(n * c), make(n * c)]
         inferenceResidual = (0...config.depth).map { pingPong[$0 % 2] }
         geluOut = make(n * m)
         columns = make(patches * config.patchValues)
@@ -161,10 +154,9 @@ final class Activations {
         dResidual = make(n * c); dBranch = make(n * c); dQKV = make(n * 3 * c); dHidden = make(n * m)
         dScores = make(attentionCount); dLoRAU = make(n * 2 * loraRank)
         dClassNorm = make(capacity * c); dClassIn = make(capacity * c)
-        dAttentionOutBF16 = makeBF16(n * c); dScoresBF16 = makeBF16(attentionCount); dHiddenBF16 = makeBF16(n * m)
-        dQKVBF16 = makeBF16(n * 3 * c)
+        dAttentionOutBF16 = make(n * c); dScoresBF16 = make(attentionCount); dHiddenBF16 = make(n * m)
+        dQKVBF16 = make(n * 3 * c)
         self.owned = owned
-        self.ownedBF16 = ownedBF16
         kept = [BlockActivations](repeating: scratch, count: config.depth)
         residual = inferenceResidual
     }
@@ -175,9 +167,7 @@ final class Activations {
     /// attention proj's input too.
     func plan(layout: ParameterLayout, trainable: TrainableSet, modes: GEMMModes) {
         for p in planOwned { p.deallocate() }
-        for p in planOwnedBF16 { p.deallocate() }
         planOwned = []
-        planOwnedBF16 = []
         keptFloats = 0
         plans = BlockPlan.plans(layout: layout, trainable: trainable)
         // Scratch residuals alternate by parity, so a block never reads and writes the same one.
@@ -198,54 +188,46 @@ final class Activations {
         var a = scratch
         if plan.keepsInput { a.ln1Mean = makeKept(n); a.ln1Rstd = makeKept(n) }
         if plan.keepsLN1Out && bf16Layers && layout.blocks[i].loraA == nil {
-            a.ln1OutBF16 = makeKeptBF16(n * c)
+            a.ln1OutBF16 = makeKept(n * c)
         } else if plan.keepsLN1Out {
             a.ln1Out = makeKept(n * c)
         }
         if plan.keepsLoRAU { a.loraU = makeKept(n * 2 * layout.loraRank) }
         if plan.keepsAttention && bf16Attention {
-            a.qkvBF16 = makeKeptBF16(n * 3 * c); a.probabilitiesBF16 = makeKeptBF16(attentionCount)
+            a.qkvBF16 = makeKept(n * 3 * c); a.probabilitiesBF16 = makeKept(attentionCount)
         } else if plan.keepsAttention {
             a.qkv = makeKept(n * 3 * c); a.probabilities = makeKept(attentionCount)
         }
         if plan.keepsAttentionOut && bf16Attention && bf16Layers {
-            a.attentionOutBF16 = makeKeptBF16(n * c)
+            a.attentionOutBF16 = makeKept(n * c)
         } else if plan.keepsAttentionOut {
             a.attentionOut = makeKept(n * c)
         }
         if plan.keepsMid { a.mid = makeKept(n * c); a.ln2Mean = makeKept(n); a.ln2Rstd = makeKept(n) }
         if plan.keepsLN2Out && bf16Layers {
-            a.ln2OutBF16 = makeKeptBF16(n * c)
+            a.ln2OutBF16 = makeKept(n * c)
         } else if plan.keepsLN2Out {
             a.ln2Out = makeKept(n * c)
         }
         if plan.keepsFC1Out && bf16Layers {
-            a.fc1OutBF16 = makeKeptBF16(n * m)
-            if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeKeptBF16(n * m) }
+            a.fc1OutBF16 = makeKept(n * m)
+            if trainable.contains(layout.blocks[i].fc2Weight) { a.geluOutBF16 = makeKept(n * m) }
         } else if plan.keepsFC1Out {
             a.fc1Out = makeKept(n * m)
         }
         return a
     }
 
-    /// `count` floats owned by the current plan.
-    private func makeKept(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        planOwned.append(p)
-        keptFloats += count
-        return p
-    }
-
-    /// `count` bf16 values owned by the current plan (counted as half a float each).
-    private func makeKeptBF16(_ count: Int) -> UnsafeMutablePointer<UInt16> {
-        let p = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
-        planOwnedBF16.append(p)
-        keptFloats += (count + 1) / 2
+    /// `count` elements owned by the current plan, counted in `keptFloats` by size (a bf16 value
+    /// is half a float).
+    private func makeKept<Element>(_ count: Int) -> UnsafeMutablePointer<Element> {
+        let p = UnsafeMutablePointer<Element>.allocate(capacity: max(count, 1))
+        planOwned.append(UnsafeMutableRawPointer(p))
+        keptFloats += (count * MemoryLayout<Element>.stride + 3) / 4
         return p
     }
 
     deinit {
         for p in owned + planOwned { p.deallocate() }
-        for p in ownedBF16 + planOwnedBF16 { p.deallocate() }
     }
 }

@@ -141,41 +141,27 @@ public final class VisionTransformer {
     private func blockForward(_ i: Int, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>, keepsFC1Out: Bool,
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
-        let n = b * config.tokens, c = config.width, m = config.mlpWidth
-        if norm1InBF16(p) {
-            LayerNorm.forward(outputBF16: s.ln1OutBF16, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
-                              bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        } else {
-            LayerNorm.forward(output: s.ln1Out, mean: s.ln1Mean, rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight),
-                              bias: parameter(p.norm1Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
-        }
+        let n = b * config.tokens, c = config.width
+        LayerNorm.forward(output: norm1InBF16(p) ? .bfloat16(s.ln1OutBF16) : .float32(s.ln1Out), mean: s.ln1Mean,
+                          rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight), bias: parameter(p.norm1Bias),
+                          rows: n, channels: c, epsilon: config.layerNormEpsilon)
         let qkvInBF16 = qkvForward(p, activations: s, rows: n)
         attentionForward(p, activations: s, qkvInBF16: qkvInBF16, input: x, batch: b)
+        LayerNorm.forward(output: bf16Layers ? .bfloat16(s.ln2OutBF16) : .float32(s.ln2Out), mean: s.ln2Mean,
+                          rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight), bias: parameter(p.norm2Bias),
+                          rows: n, channels: c, epsilon: config.layerNormEpsilon)
         if bf16Layers {
-            LayerNorm.forward(outputBF16: s.ln2OutBF16, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid,
-                              weight: parameter(p.norm2Weight), bias: parameter(p.norm2Bias), rows: n, channels: c,
-                              epsilon: config.layerNormEpsilon)
+            mlpForwardBF16(p, activations: s, keepsFC1Out: keepsFC1Out, output: y, rows: n)
         } else {
-            LayerNorm.forward(output: s.ln2Out, mean: s.ln2Mean, rstd: s.ln2Rstd, input: s.mid, weight: parameter(p.norm2Weight),
-                              bias: parameter(p.norm2Bias), rows: n, channels: c, epsilon: config.layerNormEpsilon)
+            mlpForward(p, activations: s, geluOut: geluOut, keepsFC1Out: keepsFC1Out, output: y, rows: n)
         }
-        if keepsFC1Out && bf16Layers {
-            // fc1's pre-activation in bf16 (kept for GELU's backward), then GELU into fc2's bf16 input.
-            Linear.forward(outputBF16: s.fc1OutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
-                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m)
-            GELU.forward(outputBF16: s.geluOutBF16, inputBF16: s.fc1OutBF16, count: n * m)
-            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
-                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
-            return
-        }
-        if bf16Layers && !keepsFC1Out {
-            // fc1 + GELU write fc2's input in bf16 from the product's epilogue.
-            Linear.forward(outputBF16: s.geluOutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
-                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
-            Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
-                           bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
-            return
-        }
+    }
+
+    /// `y = mid + fc2(gelu(fc1(ln2Out)))` with f32 layers; fc1's pre-activation kept in `s.fc1Out`
+    /// when `keepsFC1Out`, else GELU fused into fc1's product.
+    private func mlpForward(_ p: BlockParameterIndices, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
+                            keepsFC1Out: Bool, output y: UnsafeMutablePointer<Float>, rows n: Int) {
+        let c = config.width, m = config.mlpWidth
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
@@ -187,6 +173,24 @@ public final class VisionTransformer {
         y.update(from: s.mid, count: n * c)
         Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
+    }
+
+    /// `mlpForward` with bf16 layers: fc2's input in bf16 (`s.geluOutBF16`), from oneDNN's GELU over
+    /// fc1's bf16 pre-activation kept for GELU's backward (`keepsFC1Out`), or from GELU fused into
+    /// fc1's product; fc2 adds the residual stream in its epilogue.
+    private func mlpForwardBF16(_ p: BlockParameterIndices, activations s: BlockActivations, keepsFC1Out: Bool,
+                                output y: UnsafeMutablePointer<Float>, rows n: Int) {
+        let c = config.width, m = config.mlpWidth
+        if keepsFC1Out {
+            Linear.forward(outputBF16: s.fc1OutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
+                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m)
+            GELU.forward(outputBF16: s.geluOutBF16, inputBF16: s.fc1OutBF16, count: n * m)
+        } else {
+            Linear.forward(outputBF16: s.geluOutBF16, inputBF16: s.ln2OutBF16, weight: parameter(p.fc1Weight),
+                           bias: parameter(p.fc1Bias), rows: n, inFeatures: c, outFeatures: m, gelu: true)
+        }
+        Linear.forward(output: y, residual: s.mid, inputBF16: s.geluOutBF16, weight: parameter(p.fc2Weight),
+                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c)
     }
 
     /// Whether norm1 writes its output in bf16 (`s.ln1OutBF16`): with bf16 layers, unless LoRA's
