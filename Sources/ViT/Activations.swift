@@ -33,6 +33,13 @@ struct BlockActivations {
     var geluOutBF16: UnsafeMutablePointer<UInt16>
 }
 
+/// The gradient buffers a block's MLP backward works in: dL/d(block output) then dL/dmid
+/// (`residual`), the branch's input gradient (`branch`) and the hidden one (`hidden`); over all N
+/// rows, or the last block's B class rows.
+struct BranchGradients {
+    var residual, branch, hidden: UnsafeMutablePointer<Float>
+}
+
 /// What the backward of one block reads, decided from the trainable set before the forward:
 /// a tensor is kept only if some gradient that is needed reads it.
 struct BlockPlan {
@@ -118,6 +125,14 @@ final class Activations {
     let dAttentionOutBF16, dScoresBF16, dHiddenBF16, dQKVBF16: UnsafeMutablePointer<UInt16>
     /// Per-thread partial sums of the norm and bias gradients (grown once, then reused).
     let partialSums = PartialSums()
+    /// `dResidual`, `dBranch` and `dHidden` as the MLP backward takes them.
+    var blockGradients: BranchGradients { BranchGradients(residual: dResidual, branch: dBranch, hidden: dHidden) }
+    /// The last block past qkv on the class token only (`VisionTransformer.lastBlockForward`), B
+    /// rows: attention output, mid, norm2, fc1 output (B, C or M) and probabilities (B, H, T) in
+    /// f32; its GELU output (B, M), output (B, C) and gradients (B, C; B, C; B, M).
+    let classRows: BlockActivations
+    let classGeluOut, classOutput: UnsafeMutablePointer<Float>
+    let classGradients: BranchGradients
 
     init(config: ViTConfig, loraRank: Int, capacity: Int) {
         self.capacity = capacity
@@ -131,7 +146,7 @@ final class Activations {
             owned.append(UnsafeMutableRawPointer(p))
             return p
         }
-        func makeBlock() -> BlockActivations {
+        func makeBlock(rows n: Int, attentionCount: Int) -> BlockActivations {
             BlockActivations(ln1Out: make(n * c), ln1Mean: make(n), ln1Rstd: make(n), ln1OutBF16: make(n * c),
                              ln2OutBF16: make(n * c), qkv: make(n * 3 * c),
                              probabilities: make(attentionCount), qkvBF16: make(n * 3 * c),
@@ -141,7 +156,10 @@ final class Activations {
                              ln2Rstd: make(n), fc1Out: make(n * m), fc1OutBF16: make(n * m),
                              geluOutBF16: make(n * m))
         }
-        scratch = makeBlock()
+        scratch = makeBlock(rows: n, attentionCount: attentionCount)
+        classRows = makeBlock(rows: capacity, attentionCount: capacity * config.heads * config.tokens)
+        classGeluOut = make(capacity * m); classOutput = make(capacity * c)
+        classGradients = BranchGradients(residual: make(capacity * c), branch: make(capacity * c), hidden: make(capacity * m))
         let pingPong: [UnsafeMutablePointer<Float>] = [make(n * c), make(n * c)]
         inferenceResidual = (0...config.depth).map { pingPong[$0 % 2] }
         geluOut = make(n * m)
@@ -186,13 +204,24 @@ final class Activations {
         let n = capacity * config.tokens, c = config.width, m = config.mlpWidth
         let attentionCount = capacity * config.heads * config.tokens * config.tokens
         var a = scratch
+        let norm1InBF16 = bf16Layers && layout.blocks[i].loraA == nil
         if plan.keepsInput { a.ln1Mean = makeKept(n); a.ln1Rstd = makeKept(n) }
-        if plan.keepsLN1Out && bf16Layers && layout.blocks[i].loraA == nil {
+        if plan.keepsLN1Out && norm1InBF16 {
             a.ln1OutBF16 = makeKept(n * c)
         } else if plan.keepsLN1Out {
             a.ln1Out = makeKept(n * c)
         }
         if plan.keepsLoRAU { a.loraU = makeKept(n * 2 * layout.loraRank) }
+        if i == config.depth - 1 {
+            // The last block keeps only its full-token tensors: qkv as qkvForward writes it; the
+            // rest lives in the class rows.
+            if plan.keepsAttention && bf16Attention && norm1InBF16 {
+                a.qkvBF16 = makeKept(n * 3 * c)
+            } else if plan.keepsAttention {
+                a.qkv = makeKept(n * 3 * c)
+            }
+            return a
+        }
         if plan.keepsAttention && bf16Attention {
             a.qkvBF16 = makeKept(n * 3 * c); a.probabilitiesBF16 = makeKept(attentionCount)
         } else if plan.keepsAttention {

@@ -1,9 +1,12 @@
 extension VisionTransformer {
-    /// Matrix-product FLOPs per image of a forward (2 per multiply-add; element-wise work not counted).
+    /// Matrix-product FLOPs per image of a forward as it runs (2 per multiply-add; element-wise
+    /// work not counted): timm's count, less the last block's rows past qkv other than the class
+    /// token's, which are never computed (`lastBlockForward`).
     public var forwardFLOPsPerImage: Double {
-        let t = Double(config.tokens), c = Double(config.width), r = Double(layout.loraRank)
+        let t = Double(config.tokens), c = Double(config.width), m = Double(config.mlpWidth), r = Double(layout.loraRank)
         let lora = layout.loraRank > 0 ? Double(config.depth) * (2 * t * c * 2 * r + 2 * 2 * t * r * c) : 0
-        return config.forwardFLOPsPerImage + lora
+        let skipped = (t - 1) * (2 * 2 * t * c + 2 * c * c + 2 * 2 * c * m)
+        return config.forwardFLOPsPerImage + lora - skipped
     }
 
     /// Matrix-product FLOPs per image of a training step under the current trainable set: the
@@ -19,18 +22,20 @@ extension VisionTransformer {
         flops += 2 * c * k + (anyBelowHead ? 2 * c * k : 0)
         for (i, plan) in plans.enumerated() where plan.runsBackward {
             let p = layout.blocks[i]
+            // Rows past qkv: the last block's backward runs there on the class token only.
+            let rows = i == config.depth - 1 ? 1 : t
             let norm2 = tr.contains(p.norm2Weight) || tr.contains(p.norm2Bias)
             let norm1 = tr.contains(p.norm1Weight) || tr.contains(p.norm1Bias)
             let needsLN2Out = norm2 || plan.needsMidGradient
             let needsHidden = needsLN2Out || tr.contains(p.fc1Weight) || tr.contains(p.fc1Bias)
-            if tr.contains(p.fc2Weight) { flops += 2 * t * c * m }
-            if needsHidden { flops += 2 * t * c * m }
-            if tr.contains(p.fc1Weight) { flops += 2 * t * c * m }
-            if needsLN2Out { flops += 2 * t * c * m }
+            if tr.contains(p.fc2Weight) { flops += 2 * rows * c * m }
+            if needsHidden { flops += 2 * rows * c * m }
+            if tr.contains(p.fc1Weight) { flops += 2 * rows * c * m }
+            if needsLN2Out { flops += 2 * rows * c * m }
             guard plan.needsMidGradient else { continue }
-            if tr.contains(p.projWeight) { flops += 2 * t * c * c }
+            if tr.contains(p.projWeight) { flops += 2 * rows * c * c }
             guard plan.runsAttentionBackward else { continue }
-            flops += 2 * t * c * c + 8 * t * t * c
+            flops += 2 * rows * c * c + 8 * rows * t * c
             if tr.contains(p.qkvWeight) { flops += 6 * t * c * c }
             if norm1 || plan.needsInputGradient { flops += 6 * t * c * c }
             if p.loraA != nil {

@@ -28,9 +28,9 @@ public final class VisionTransformer {
         }
     }
     /// Whether attention's products take bf16 operands (rounded once: `Attention.forwardBF16`).
-    private var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
+    var bf16Attention: Bool { gemmModes.attention.precision == .bf16 }
     /// Whether the layers' products take bf16 operands (GELU then writes fc2's input in bf16).
-    private var bf16Layers: Bool { gemmModes.linear == .onednnBF16 }
+    var bf16Layers: Bool { gemmModes.linear == .onednnBF16 }
     /// Whether attention writes its output in bf16 for proj (both bf16: no rounding pass between).
     private var bf16AttentionOut: Bool { bf16Attention && bf16Layers }
     private var activations: Activations?
@@ -116,11 +116,13 @@ public final class VisionTransformer {
                 for j in 0..<c { dst[j] = src[j] + p[j] }
             }
         }
-        for i in 0..<config.depth {
+        for i in 0..<config.depth - 1 {
             blockForward(i, activations: keepActivations ? a.kept[i] : a.scratch, geluOut: a.geluOut,
                          keepsFC1Out: keepActivations && a.plans[i].keepsFC1Out,
                          input: residual[i], output: residual[i + 1], batch: b)
         }
+        lastBlockForward(activations: a, kept: keepActivations ? a.kept[config.depth - 1] : a.scratch,
+                         input: residual[config.depth - 1], output: residual[config.depth], batch: b)
         // Final norm and head on the class tokens only (LayerNorm is per token).
         let last = residual[config.depth]
         for image in 0..<b { (a.classIn + image * c).update(from: last + image * t * c, count: c) }
@@ -153,26 +155,26 @@ public final class VisionTransformer {
         if bf16Layers {
             mlpForwardBF16(p, activations: s, keepsFC1Out: keepsFC1Out, output: y, rows: n)
         } else {
-            mlpForward(p, activations: s, geluOut: geluOut, keepsFC1Out: keepsFC1Out, output: y, rows: n)
+            mlpForward(p, activations: s, geluOut: geluOut, keepsFC1Out: keepsFC1Out, output: y, rows: n, mode: gemmModes.linear)
         }
     }
 
-    /// `y = mid + fc2(gelu(fc1(ln2Out)))` with f32 layers; fc1's pre-activation kept in `s.fc1Out`
-    /// when `keepsFC1Out`, else GELU fused into fc1's product.
-    private func mlpForward(_ p: BlockParameterIndices, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
-                            keepsFC1Out: Bool, output y: UnsafeMutablePointer<Float>, rows n: Int) {
+    /// `y = mid + fc2(gelu(fc1(ln2Out)))` with f32 layers (products in `mode`); fc1's pre-activation
+    /// kept in `s.fc1Out` when `keepsFC1Out`, else GELU fused into fc1's product.
+    func mlpForward(_ p: BlockParameterIndices, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
+                            keepsFC1Out: Bool, output y: UnsafeMutablePointer<Float>, rows n: Int, mode: GEMMMode) {
         let c = config.width, m = config.mlpWidth
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
-                           rows: n, inFeatures: c, outFeatures: m, mode: gemmModes.linear)
+                           rows: n, inFeatures: c, outFeatures: m, mode: mode)
             GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
         } else {
             Linear.forward(output: geluOut, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
-                           rows: n, inFeatures: c, outFeatures: m, gelu: true, mode: gemmModes.linear)
+                           rows: n, inFeatures: c, outFeatures: m, gelu: true, mode: mode)
         }
         y.update(from: s.mid, count: n * c)
         Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
-                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: gemmModes.linear)
+                       bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: mode)
     }
 
     /// `mlpForward` with bf16 layers: fc2's input in bf16 (`s.geluOutBF16`), from oneDNN's GELU over
@@ -195,7 +197,7 @@ public final class VisionTransformer {
 
     /// Whether norm1 writes its output in bf16 (`s.ln1OutBF16`): with bf16 layers, unless LoRA's
     /// f32 products read it too.
-    private func norm1InBF16(_ p: BlockParameterIndices) -> Bool { bf16Layers && p.loraA == nil }
+    func norm1InBF16(_ p: BlockParameterIndices) -> Bool { bf16Layers && p.loraA == nil }
 
     /// `mid = x + proj(attn(qkv))`, qkv computed (in bf16 in `s.qkvBF16` when `qkvInBF16`). With
     /// bf16 attention and layers the attention output is written in bf16 by its last product and
@@ -225,7 +227,7 @@ public final class VisionTransformer {
 
     /// qkv = norm1(x)·Wᵀ + b, plus LoRA's update: written in bf16 straight into `s.qkvBF16` when
     /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
-    private func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
+    func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
         let c = config.width
         if bf16Attention && norm1InBF16(p) {
             Linear.forward(outputBF16: s.qkvBF16, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight),
@@ -282,7 +284,11 @@ public final class VisionTransformer {
         for i in (0..<config.depth).reversed() {
             let plan = a.plans[i]
             guard plan.runsBackward else { break }
-            blockBackward(i, plan: plan, activations: a, batch: b)
+            if i == config.depth - 1 {
+                lastBlockBackward(plan: plan, activations: a, batch: b)
+            } else {
+                blockBackward(i, plan: plan, activations: a, batch: b)
+            }
             guard plan.needsInputGradient else { break }
         }
         if embeddingsTrain { embeddingBackward(activations: a, batch: b) }
@@ -300,7 +306,8 @@ public final class VisionTransformer {
         if bf16Layers {
             mlpBackwardBF16(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
         } else {
-            mlpBackward(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
+            mlpBackward(p, activations: s, gradients: a.blockGradients, geluOut: a.geluOut, partialSums: a.partialSums,
+                        needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n, mode: gemmModes.linear)
         }
         if needsLN2Out {
             // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
@@ -346,6 +353,14 @@ public final class VisionTransformer {
                                probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
                                headDim: config.headDim, mode: gemmModes.attention)
         }
+        qkvBackward(p, activations: s, a: a, needsLN1Out: needsLN1Out, rows: n)
+    }
+
+    /// qkv's gradients (and LoRA's) from dL/dqkv in f32 (`a.dQKV`, N × 3C), leaving dL/dln1Out
+    /// (N, C) in `a.dBranch` when `needsLN1Out`.
+    func qkvBackward(_ p: BlockParameterIndices, activations s: BlockActivations, a: Activations,
+                             needsLN1Out: Bool, rows n: Int) {
+        let c = config.width
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {
             loraInputGradient = loraBackward(activations: s, a: a, loraA: loraA, loraB: loraB, rows: n,
@@ -380,29 +395,31 @@ public final class VisionTransformer {
                         rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums)
     }
 
-    /// The MLP's backward with f32 layers, from dResidual = dL/dy: fc2's gradients, then (when
-    /// `needsHidden`) dL/dhidden (N, M) in `a.dHidden`, GELU's backward and fc1's gradients, with
-    /// dL/dln2Out (N, C) into `a.dBranch` when `needsLN2Out`.
-    private func mlpBackward(_ p: BlockParameterIndices, activations s: BlockActivations, a: Activations,
-                             needsHidden: Bool, needsLN2Out: Bool, rows n: Int) {
+    /// The MLP's backward with f32 layers (products in `mode`), from `g.residual` = dL/dy: fc2's
+    /// gradients, then (when `needsHidden`) dL/dhidden (N, M) in `g.hidden`, GELU's backward and
+    /// fc1's gradients, with dL/dln2Out (N, C) into `g.branch` when `needsLN2Out`. `geluOut` (N, M)
+    /// is scratch.
+    func mlpBackward(_ p: BlockParameterIndices, activations s: BlockActivations, gradients g: BranchGradients,
+                             geluOut: UnsafeMutablePointer<Float>, partialSums: PartialSums, needsHidden: Bool,
+                             needsLN2Out: Bool, rows n: Int, mode: GEMMMode) {
         let c = config.width, m = config.mlpWidth
         // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
         let fc2Trains = trainable.contains(p.fc2Weight)
         if needsHidden {
-            GELU.forwardAndDerivative(output: fc2Trains ? a.geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
+            GELU.forwardAndDerivative(output: fc2Trains ? geluOut : nil, derivative: s.fc1Out, input: s.fc1Out, count: n * m)
         } else if fc2Trains {
-            GELU.forward(output: a.geluOut, input: s.fc1Out, count: n * m)
+            GELU.forward(output: geluOut, input: s.fc1Out, count: n * m)
         }
-        Linear.backward(inputGradient: needsHidden ? a.dHidden : nil, accumulateInput: false,
+        Linear.backward(inputGradient: needsHidden ? g.hidden : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc2Weight), biasGradient: gradient(p.fc2Bias),
-                        outputGradient: a.dResidual, input: a.geluOut, weight: parameter(p.fc2Weight),
-                        rows: n, inFeatures: m, outFeatures: c, partialSums: a.partialSums, mode: gemmModes.linear)
+                        outputGradient: g.residual, input: geluOut, weight: parameter(p.fc2Weight),
+                        rows: n, inFeatures: m, outFeatures: c, partialSums: partialSums, mode: mode)
         guard needsHidden else { return }
-        GELU.backward(inputGradient: a.dHidden, outputGradient: a.dHidden, derivative: s.fc1Out, count: n * m)
-        Linear.backward(inputGradient: needsLN2Out ? a.dBranch : nil, accumulateInput: false,
+        GELU.backward(inputGradient: g.hidden, outputGradient: g.hidden, derivative: s.fc1Out, count: n * m)
+        Linear.backward(inputGradient: needsLN2Out ? g.branch : nil, accumulateInput: false,
                         weightGradient: gradient(p.fc1Weight), biasGradient: gradient(p.fc1Bias),
-                        outputGradient: a.dHidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
-                        rows: n, inFeatures: c, outFeatures: m, partialSums: a.partialSums, mode: gemmModes.linear)
+                        outputGradient: g.hidden, input: s.ln2Out, weight: parameter(p.fc1Weight),
+                        rows: n, inFeatures: c, outFeatures: m, partialSums: partialSums, mode: mode)
     }
 
     /// `mlpBackward` with bf16 layers, as PyTorch's autocast: fc2's input gradient written in bf16
