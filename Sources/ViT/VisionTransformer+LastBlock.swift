@@ -44,19 +44,9 @@ extension VisionTransformer {
     func lastBlockBackward(plan: BlockPlan, activations a: Activations, batch b: Int) {
         let p = layout.blocks[config.depth - 1], s = a.kept[config.depth - 1], r = a.classRows, g = a.classGradients
         let t = config.tokens, n = b * t, c = config.width
-        let norm2 = trainable.contains(p.norm2Weight) || trainable.contains(p.norm2Bias)
         let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
         for image in 0..<b { (g.residual + image * c).update(from: a.dResidual + image * t * c, count: c) }
-        let needsLN2Out = norm2 || plan.needsMidGradient
-        let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
-        mlpBackward(p, activations: r, gradients: g, geluOut: a.classGeluOut, partialSums: a.partialSums,
-                    needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: b, mode: classRowsMode)
-        if needsLN2Out {
-            LayerNorm.backward(inputGradient: plan.needsMidGradient ? g.residual : nil,
-                               weightGradient: gradient(p.norm2Weight), biasGradient: gradient(p.norm2Bias),
-                               outputGradient: g.branch, input: r.mid, weight: parameter(p.norm2Weight),
-                               mean: r.ln2Mean, rstd: r.ln2Rstd, rows: b, channels: c, partialSums: a.partialSums)
-        }
+        mlpBranchBackward(p, plan: plan, activations: r, a: a, classRows: true, rows: b)
         guard plan.needsMidGradient else { return }
         Linear.backward(inputGradient: plan.runsAttentionBackward ? g.branch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),

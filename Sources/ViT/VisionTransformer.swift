@@ -298,24 +298,8 @@ public final class VisionTransformer {
     private func blockBackward(_ i: Int, plan: BlockPlan, activations a: Activations, batch b: Int) {
         let p = layout.blocks[i], s = a.kept[i], x = a.residual[i]
         let n = b * config.tokens, c = config.width
-        let norm2 = trainable.contains(p.norm2Weight) || trainable.contains(p.norm2Bias)
         let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
-        // MLP branch: y = mid + fc2(gelu(fc1(norm2(mid)))).
-        let needsLN2Out = norm2 || plan.needsMidGradient
-        let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
-        if bf16Layers {
-            mlpBackwardBF16(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
-        } else {
-            mlpBackward(p, activations: s, gradients: a.blockGradients, geluOut: a.geluOut, partialSums: a.partialSums,
-                        needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n, mode: gemmModes.linear)
-        }
-        if needsLN2Out {
-            // dResidual already holds the skip path's d(mid); norm2's input gradient adds to it.
-            LayerNorm.backward(inputGradient: plan.needsMidGradient ? a.dResidual : nil,
-                               weightGradient: gradient(p.norm2Weight), biasGradient: gradient(p.norm2Bias),
-                               outputGradient: a.dBranch, input: s.mid, weight: parameter(p.norm2Weight),
-                               mean: s.ln2Mean, rstd: s.ln2Rstd, rows: n, channels: c, partialSums: a.partialSums)
-        }
+        mlpBranchBackward(p, plan: plan, activations: s, a: a, classRows: false, rows: n)
         guard plan.needsMidGradient else { return }
         // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
         let needsLN1Out = norm1 || plan.needsInputGradient
@@ -329,6 +313,31 @@ public final class VisionTransformer {
                            weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
                            outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
                            mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+    }
+
+    /// The MLP branch's backward, `y = mid + fc2(gelu(fc1(norm2(mid))))`: turns dL/dy into dL/dmid
+    /// in place (when `plan.needsMidGradient`), in `a.dResidual` over all N rows, or with
+    /// `classRows` in `a.classGradients.residual` over the last block's B class rows (f32, `s` =
+    /// `a.classRows`).
+    func mlpBranchBackward(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations, a: Activations,
+                           classRows: Bool, rows n: Int) {
+        let norm2 = trainable.contains(p.norm2Weight) || trainable.contains(p.norm2Bias)
+        let needsLN2Out = norm2 || plan.needsMidGradient
+        let needsHidden = needsLN2Out || trainable.contains(p.fc1Weight) || trainable.contains(p.fc1Bias)
+        let g = classRows ? a.classGradients : a.blockGradients
+        if bf16Layers && !classRows {
+            mlpBackwardBF16(p, activations: s, a: a, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n)
+        } else {
+            mlpBackward(p, activations: s, gradients: g, geluOut: classRows ? a.classGeluOut : a.geluOut,
+                        partialSums: a.partialSums, needsHidden: needsHidden, needsLN2Out: needsLN2Out, rows: n,
+                        mode: classRows ? classRowsMode : gemmModes.linear)
+        }
+        guard needsLN2Out else { return }
+        // g.residual already holds the skip path's d(mid); norm2's input gradient adds to it.
+        LayerNorm.backward(inputGradient: plan.needsMidGradient ? g.residual : nil,
+                           weightGradient: gradient(p.norm2Weight), biasGradient: gradient(p.norm2Bias),
+                           outputGradient: g.branch, input: s.mid, weight: parameter(p.norm2Weight),
+                           mean: s.ln2Mean, rstd: s.ln2Rstd, rows: n, channels: config.width, partialSums: a.partialSums)
     }
 
     /// The attention branch's backward from dResidual = dL/dmid: proj's gradients, then (when it
