@@ -25,6 +25,8 @@ let benchTrainCommand = Command(CommandSpec(
             + "blas: OpenBLAS threads each product", default: "own"),
         .value("ranks", "N", "time the data-parallel step over N MPI ranks instead (step time, allreduce share; re-launches under mpirun)"),
         .value("threads", "T", "with --ranks: BLAS threads per rank (default: cores / N)"),
+        .flag("profile", "also print, per mode, the time of every kernel by kind and shape (ms per step, share of "
+            + "the step, GFLOP/s of the products) and what ran outside them"),
     ] + GEMMOptions.specs(defaultPrecision: .auto) + TuningOptions.specs
 )) { args in
     if let ranks = try args.int("ranks", in: 1...1024) { return try benchTrainRanks(args, ranks: ranks) }
@@ -68,7 +70,7 @@ let benchTrainCommand = Command(CommandSpec(
         let row = try images.withUnsafeBufferPointer { x in
             try labels.withUnsafeBufferPointer { y in
                 try timeMode(mode, layout: layout, gemmModes: choice.modes, images: x.baseAddress!, labels: y.baseAddress!,
-                             batch: batch, steps: steps)
+                             batch: batch, steps: steps, profiles: args.flag("profile"))
             }
         }
         rows.append(row)
@@ -85,6 +87,7 @@ let benchTrainCommand = Command(CommandSpec(
               + String(format: "%9.2f  %9.2f  %8.1f  %9.0f%%  %8.0f", row.imagesPerSecond, row.flopsPerImage / 1e9, gflops,
                        100 * gflops / ceiling, row.peak))
     }
+    for row in rows { if let profile = row.profile { printProfile(profile, of: row, steps: steps, ceiling: ceiling) } }
     return ExitStatus.success
 }
 
@@ -101,6 +104,10 @@ private struct BenchRow {
     var imagesPerSecond: Double
     var flopsPerImage: Double
     var peak: Double
+    /// The mean time of a step.
+    var stepSeconds: Double
+    /// With --profile: the kernels' totals over the timed steps.
+    var profile: [KernelProfile.Site: KernelProfile.Totals]?
 }
 
 /// The `--tuning` given, or inference, full fine-tuning and block-parts4 on the last half of the
@@ -125,7 +132,7 @@ private func benchModes(_ args: ParsedArguments, method: PEFTMethod?, layout: Pa
 /// Times `steps` steps of one mode (after a warm-up step) on a fresh model, built after the last one
 /// is freed and the heap trimmed, so its peak holds this mode's weights, gradients and activations only.
 private func timeMode(_ mode: BenchMode, layout: ParameterLayout, gemmModes: GEMMModes, images: UnsafePointer<Float>,
-                      labels: UnsafePointer<Int32>, batch: Int, steps: Int) throws -> BenchRow {
+                      labels: UnsafePointer<Int32>, batch: Int, steps: Int, profiles: Bool) throws -> BenchRow {
     PeakMemory.trimHeap()
     PeakMemory.reset()
     let model = VisionTransformer(layout: layout)
@@ -135,6 +142,7 @@ private func timeMode(_ mode: BenchMode, layout: ParameterLayout, gemmModes: GEM
     let flopsPerImage = mode.trainable == nil ? model.forwardFLOPsPerImage : model.trainingStepFLOPsPerImage
     var seconds: [Double] = []
     for step in 0...steps {
+        if step == 1 && profiles { KernelProfile.start() }
         let start = DispatchTime.now().uptimeNanoseconds
         if mode.trainable == nil {
             _ = model.forward(images: images, batch: batch, keepActivations: false)
@@ -144,10 +152,33 @@ private func timeMode(_ mode: BenchMode, layout: ParameterLayout, gemmModes: GEM
         }
         if step > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
     }
+    let profile = profiles ? KernelProfile.stop() : nil
     let mean = seconds.reduce(0, +) / Double(seconds.count)
     let params = mode.trainable.map { String(format: "%d (%.1f%%)", $0.trainableCount, $0.trainablePercent) } ?? "0"
     return BenchRow(label: mode.label, params: params, imagesPerSecond: Double(batch) / mean, flopsPerImage: flopsPerImage,
-                    peak: PeakMemory.peakMiB)
+                    peak: PeakMemory.peakMiB, stepSeconds: mean, profile: profile)
+}
+
+/// `--profile`'s table for one mode: every kernel site by its time per step, then the rest of the
+/// step (the embedding, loss, copies of the stream and the calls' own overhead).
+private func printProfile(_ profile: [KernelProfile.Site: KernelProfile.Totals], of row: BenchRow, steps: Int,
+                          ceiling: Double) {
+    func column(_ text: String, _ width: Int) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+    let stepMilliseconds = row.stepSeconds * 1000
+    print(String(format: "\nprofile of %@: a step of %.1f ms; GFLOP/s of each site's products (ceiling %.0f)",
+                 row.label, stepMilliseconds, ceiling))
+    print(column("kernel", 46) + column("shape", 24) + " calls   ms/step  of step  GFLOP/s")
+    var inKernels = 0.0
+    for (site, totals) in profile.sorted(by: { $0.value.seconds > $1.value.seconds }) {
+        let milliseconds = totals.seconds * 1000 / Double(steps)
+        inKernels += milliseconds
+        let gflops = totals.flops > 0 ? String(format: "%8.0f", totals.flops / totals.seconds / 1e9) : "       -"
+        print(column(site.kernel, 46) + column(site.shape, 24)
+              + String(format: "%6d  %8.1f  %6.1f%%", totals.calls / steps, milliseconds, 100 * milliseconds / stepMilliseconds)
+              + gflops)
+    }
+    let rest = stepMilliseconds - inKernels
+    print(column("outside these kernels", 70) + String(format: "        %8.1f  %6.1f%%", rest, 100 * rest / stepMilliseconds))
 }
 
 /// The process's peak resident memory, from /proc/self/status.

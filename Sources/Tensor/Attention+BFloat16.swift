@@ -14,6 +14,8 @@ extension Attention {
         qkvBF16: UnsafeMutablePointer<UInt16>, scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>?,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "attention forward, bf16", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * t * d)) }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, tt = t * t
         if let qkv { GEMM.roundToBFloat16(rows: b * t, columns: ld, from: qkv, stride: ld, to: qkvBF16) }
@@ -50,6 +52,8 @@ extension Attention {
         outputGradientBF16: UnsafeMutablePointer<UInt16>, scoresGradientBF16: UnsafeMutablePointer<UInt16>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "attention backward, bf16", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * t * d)) }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
         if let outputGradient {

@@ -49,6 +49,8 @@ public enum Attention {
         qkv: UnsafePointer<Float>, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int,
         mode: GEMMMode = .openblasFP32
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "attention forward, \(mode)", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * t * d)) }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
         func softmaxRows(_ r: Range<Int>) {
@@ -77,6 +79,8 @@ public enum Attention {
         outputGradient: UnsafePointer<Float>, qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int, mode: GEMMMode = .openblasFP32
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "attention backward, \(mode)", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * t * d)) }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
         func softmaxRows(_ r: Range<Int>) {

@@ -34,4 +34,10 @@ public enum Operand {
 public enum Destination {
     case float32(UnsafeMutablePointer<Float>)
     case bfloat16(UnsafeMutablePointer<UInt16>)
+
+    /// Whether the tensor is written in bf16.
+    var isBFloat16: Bool {
+        if case .bfloat16 = self { return true }
+        return false
+    }
 }

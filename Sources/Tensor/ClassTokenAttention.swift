@@ -10,6 +10,8 @@ public enum ClassTokenAttention {
     /// Fills `probabilities` and `output`: `softmax(q₀ kᵀ / √D) v` per image and head.
     public static func forward(output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
                                qkv: Operand, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "class-token attention forward", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * d)) }
         switch qkv {
         case .float32(let x):
             forward(output: output, probabilities: probabilities, qkv: x, batch: b, tokens: t, heads: h, headDim: d)
@@ -23,6 +25,8 @@ public enum ClassTokenAttention {
     public static func backward(qkvGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
                                 qkv: Operand, probabilities: UnsafePointer<Float>,
                                 batch b: Int, tokens t: Int, heads h: Int, headDim d: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "class-token attention backward", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * d)) }
         switch qkv {
         case .float32(let x):
             backward(qkvGradient: qkvGradient, outputGradient: outputGradient, qkv: x, probabilities: probabilities,
@@ -40,12 +44,7 @@ public enum ClassTokenAttention {
             for bh in units {
                 let image = bh / h, head = bh % h
                 let q = qkv + image * t * ld + head * d, p = probabilities + bh * t
-                for j in 0..<t {
-                    let k = q + j * ld + c
-                    var dot: Float = 0
-                    for i in 0..<d { dot += q[i].widened * k[i].widened }
-                    p[j] = dot
-                }
+                for j in 0..<t { p[j] = dot(q, q + j * ld + c, count: d) }
                 Softmax.forwardInPlace(p, rows: 1, columns: t, stride: t, scale: scale)
                 let o = output + image * c + head * d
                 o.update(repeating: 0, count: d)
@@ -72,11 +71,9 @@ public enum ClassTokenAttention {
                 // dP in the k columns first (a row's dk is written only after its dP is read).
                 var weighted: Float = 0
                 for j in 0..<t {
-                    let v = q + j * ld + 2 * c
-                    var dot: Float = 0
-                    for i in 0..<d { dot += dO[i] * v[i].widened }
-                    dq[j * ld + c] = dot
-                    weighted += p[j] * dot
+                    let dP = dot(dO, q + j * ld + 2 * c, count: d)
+                    dq[j * ld + c] = dP
+                    weighted += p[j] * dP
                 }
                 dq.update(repeating: 0, count: d)
                 for j in 0..<t {
@@ -89,6 +86,29 @@ public enum ClassTokenAttention {
                 }
             }
         }
+    }
+}
+
+extension ClassTokenAttention {
+    /// Σ a[i]·b[i] over eight lanes (a serial f32 sum does not vectorize).
+    @inline(__always)
+    static func dot<A: StoredFloat, B: StoredFloat>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, count: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let x = SIMD8<Float>(a[i].widened, a[i + 1].widened, a[i + 2].widened, a[i + 3].widened,
+                                 a[i + 4].widened, a[i + 5].widened, a[i + 6].widened, a[i + 7].widened)
+            let y = SIMD8<Float>(b[i].widened, b[i + 1].widened, b[i + 2].widened, b[i + 3].widened,
+                                 b[i + 4].widened, b[i + 5].widened, b[i + 6].widened, b[i + 7].widened)
+            lanes += x * y
+            i += 8
+        }
+        var total = lanes.sum()
+        while i < count {
+            total += a[i].widened * b[i].widened
+            i += 1
+        }
+        return total
     }
 }
 

@@ -9,6 +9,8 @@ public enum GELU {
 
     /// `output[i] = 0.5 · x · (1 + erf(x / √2))`; `output` may equal `input`.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU forward", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             forwardOnThisThread(output: output + range.lowerBound, input: input + range.lowerBound, count: range.count)
         }
@@ -27,6 +29,8 @@ public enum GELU {
     /// `inputGradient` may equal `outputGradient`.
     public static func backward(inputGradient: UnsafeMutablePointer<Float>, accumulate: Bool = false,
                                 outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU backward", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             forEachTile(in: range) { start, n, t in
                 let x = input + start, dy = outputGradient + start, dx = inputGradient + start
@@ -46,6 +50,8 @@ public enum GELU {
     /// f32 rounding of `backward`'s. `derivative` may equal `input` (its last reader).
     public static func forwardAndDerivative(output: UnsafeMutablePointer<Float>?, derivative: UnsafeMutablePointer<Float>,
                                             input: UnsafePointer<Float>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU value and derivative", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             // Both results go to stack tiles first (no aliasing with the caller's buffers: vectorizes).
             forEachTile(in: range, tiles: 2) { start, n, scratch in
@@ -77,6 +83,8 @@ public enum GELU {
     /// `forwardAndDerivative`; `inputGradient` may equal `outputGradient`.
     public static func backward(inputGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>,
                                 derivative: UnsafePointer<Float>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU backward from the derivative", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             for i in range { inputGradient[i] = outputGradient[i] * derivative[i] }
         }
@@ -85,6 +93,8 @@ public enum GELU {
     /// `forward` on bf16 values (`UInt16` bits) with oneDNN's exact-GELU kernel (JIT for the CPU:
     /// AVX-512 where it has it), split across the workers; `outputBF16` may equal `inputBF16`.
     public static func forward(outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU forward, bf16", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             OneDNNKernels.geluForward(count: range.count, input: inputBF16 + range.lowerBound,
                                       output: outputBF16 + range.lowerBound)
@@ -95,6 +105,8 @@ public enum GELU {
     /// · GELU'(inputBF16[i])`, rounded to bf16; `inputGradientBF16` may equal `outputGradientBF16`.
     public static func backward(inputGradientBF16: UnsafeMutablePointer<UInt16>, outputGradientBF16: UnsafePointer<UInt16>,
                                 inputBF16: UnsafePointer<UInt16>, count: Int) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "GELU backward, bf16", "\(count)") }
         ParallelRows.forEach(count: count, minimumChunk: 16_384) { _, range in
             let start = range.lowerBound
             OneDNNKernels.geluBackward(count: range.count, input: inputBF16 + start,

@@ -11,15 +11,8 @@ public enum LayerNorm {
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         rows n: Int, channels c: Int, epsilon: Float
     ) {
-        ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
-            for r in rows {
-                let x = input + r * c, y = output + r * c
-                let row = statistics(x, channels: c, epsilon: epsilon)
-                for i in 0..<c { y[i] = (x[i] - row.mean) * row.rstd * weight[i] + bias[i] }
-                mean[r] = row.mean
-                rstd[r] = row.rstd
-            }
-        }
+        forward(output: .float32(output), mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n,
+                channels: c, epsilon: epsilon)
     }
 
     /// `forward` into f32 or bf16 (`UInt16` bits: the next product's operand, rounded by the kernel
@@ -29,13 +22,32 @@ public enum LayerNorm {
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         rows n: Int, channels c: Int, epsilon: Float
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "layer norm forward" + (output.isBFloat16 ? ", bf16 out" : ""), "\(n)×\(c)") }
         switch output {
         case .float32(let y):
-            forward(output: y, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n, channels: c,
+            forward(outputF32: y, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n, channels: c,
                     epsilon: epsilon)
         case .bfloat16(let y):
             forward(outputBF16: y, mean: mean, rstd: rstd, input: input, weight: weight, bias: bias, rows: n, channels: c,
                     epsilon: epsilon)
+        }
+    }
+
+    /// The f32 `forward`.
+    private static func forward(
+        outputF32 output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+        input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        rows n: Int, channels c: Int, epsilon: Float
+    ) {
+        ParallelRows.forEach(count: n, minimumChunk: 8) { _, rows in
+            for r in rows {
+                let x = input + r * c, y = output + r * c
+                let row = statistics(x, channels: c, epsilon: epsilon)
+                for i in 0..<c { y[i] = (x[i] - row.mean) * row.rstd * weight[i] + bias[i] }
+                mean[r] = row.mean
+                rstd[r] = row.rstd
+            }
         }
     }
 
@@ -77,6 +89,8 @@ public enum LayerNorm {
         weight: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
         rows n: Int, channels c: Int, partialSums: PartialSums
     ) {
+        let clock = KernelProfile.begin()
+        defer { KernelProfile.end(clock, "layer norm backward", "\(n)×\(c)") }
         let wantsParameters = weightGradient != nil || biasGradient != nil
         let maxChunks = ParallelRows.chunkCount(count: n, minimumChunk: 8)
         let partial = partialSums.zeroed(wantsParameters ? maxChunks * 2 * c : 0)

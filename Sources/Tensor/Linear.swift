@@ -14,6 +14,11 @@ public enum Linear {
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false, mode: GEMMMode = .openblasFP32
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear forward, \(mode)" + (gelu ? ", GELU" : "") + (accumulate ? ", adds to output" : ""),
+                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+        }
         let ldo = outputStride ?? oc
         // (N, C) · (OC, C)ᵀ: NT; bias and GELU in the product's epilogue (oneDNN) or passes around it.
         GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
@@ -28,6 +33,11 @@ public enum Linear {
         output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>? = nil, inputBF16: UnsafePointer<UInt16>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear forward, bf16 in" + (residual != nil ? ", residual" : ""),
+                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+        }
         BFloat16Operands.shared.forward(output: output, residual: residual, input: inputBF16, weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc)
     }
@@ -38,6 +48,11 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear forward, bf16 out" + (gelu ? ", GELU" : ""), KernelProfile.layerShape(n, c, oc),
+                              flops: 2 * Double(n * c * oc))
+        }
         BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .float32(input), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
@@ -48,6 +63,11 @@ public enum Linear {
         outputBF16: UnsafeMutablePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear forward, bf16 in and out" + (gelu ? ", GELU" : ""),
+                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+        }
         BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bfloat16(inputBF16), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
     }
@@ -69,6 +89,11 @@ public enum Linear {
         mode: GEMMMode = .openblasFP32
     ) {
         precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear backward, \(mode)", KernelProfile.layerShape(n, c, oc),
+                              flops: productFLOPs(inputGradient != nil, weightGradient != nil, n, c, oc))
+        }
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
             BFloat16Operands.shared.backward(inputGradient: inputGradient.map { .float32($0) }, accumulateInput: accumulateInput,
@@ -99,6 +124,11 @@ extension Linear {
         biasGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>, inputBF16: UnsafePointer<UInt16>,
         weight: UnsafePointer<Float>, rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear backward, bf16 input gradient", KernelProfile.layerShape(n, c, oc),
+                              flops: productFLOPs(inputGradientBF16 != nil, weightGradient != nil, n, c, oc))
+        }
         if inputGradientBF16 != nil || weightGradient != nil {
             BFloat16Operands.shared.backward(inputGradient: inputGradientBF16.map { .bfloat16($0) }, accumulateInput: false,
                                              weightGradient: weightGradient, outputGradient: outputGradient, outputStride: oc,
@@ -120,6 +150,11 @@ extension Linear {
         outputGradientBF16: UnsafePointer<UInt16>, inputBF16: UnsafePointer<UInt16>, weight: UnsafePointer<Float>,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, partialSums: PartialSums
     ) {
+        let clock = KernelProfile.begin()
+        defer {
+            KernelProfile.end(clock, "linear backward, bf16 output gradient", KernelProfile.layerShape(n, c, oc),
+                              flops: productFLOPs(inputGradient != nil, weightGradient != nil, n, c, oc))
+        }
         if inputGradient != nil || weightGradient != nil {
             BFloat16Operands.shared.backward(inputGradient: inputGradient.map { .float32($0) }, accumulateInput: accumulateInput,
                                              weightGradient: weightGradient, outputGradientBF16: outputGradientBF16,
@@ -129,6 +164,13 @@ extension Linear {
             ColumnSum.accumulate(into: biasGradient, matrixBF16: outputGradientBF16, rows: n, columns: oc, stride: oc,
                                  partialSums: partialSums)
         }
+    }
+}
+
+extension Linear {
+    /// FLOPs of a backward's products: one (N, C, OC) product per gradient asked for.
+    static func productFLOPs(_ inputGradient: Bool, _ weightGradient: Bool, _ n: Int, _ c: Int, _ oc: Int) -> Double {
+        2 * Double(n * c * oc) * Double((inputGradient ? 1 : 0) + (weightGradient ? 1 : 0))
     }
 }
 

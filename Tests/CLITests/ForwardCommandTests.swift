@@ -60,3 +60,24 @@ import Testing
         }
     }
 }
+
+/// `fairtune bench train --profile` on a tiny model: a row per kernel site with its shape, and the
+/// rest of the step.
+@Suite struct BenchTrainProfileTests {
+    @Test func profilePrintsEveryKernelSiteAndTheRest() throws {
+        let r = try TestSupport.fairtune(["bench", "train", "--model", "vit_tiny_patch16_224", "--batch-size", "2",
+                                          "--steps", "1", "--precision", "fp32", "--gemm", "openblas",
+                                          "--tuning", "block-parts4", "--mask", String(repeating: "0001", count: 12),
+                                          "--profile"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("profile of train block-parts4: a step of") })
+        // ViT-Ti: width 192, 3 heads; 2 images of 197 tokens. fc2 trains in the last block only,
+        // which runs past qkv on the class rows.
+        let qkv = lines.filter { $0.hasPrefix("linear forward, openblas fp32") && $0.contains("394×192→576") }
+        #expect(qkv.count == 1 && qkv[0].contains("    12  "), "\(qkv)")
+        #expect(lines.contains { $0.hasPrefix("class-token attention backward") && $0.contains("2×3 heads×197×64") })
+        #expect(lines.contains { $0.hasPrefix("linear backward, openblas fp32") && $0.contains("2×768→192") })
+        #expect(lines.contains { $0.hasPrefix("outside these kernels") })
+    }
+}
