@@ -12,11 +12,6 @@ public enum KernelProfile {
     public struct Site: Hashable, Sendable {
         public let kernel: String
         public let shape: String
-
-        public init(kernel: String, shape: String) {
-            self.kernel = kernel
-            self.shape = shape
-        }
     }
 
     /// What one site took over the recording.
