@@ -92,9 +92,9 @@ public enum LayerNorm {
         let clock = KernelProfile.begin()
         defer { KernelProfile.end(clock, "layer norm backward", "\(n)×\(c)") }
         let wantsParameters = weightGradient != nil || biasGradient != nil
-        let maxChunks = ParallelRows.chunkCount(count: n, minimumChunk: 8)
-        let partial = partialSums.zeroed(wantsParameters ? maxChunks * 2 * c : 0)
-        let chunks = ParallelRows.forEach(count: n, minimumChunk: 8) { chunk, rows in
+        let chunks = ParallelRows.chunkCount(count: n, minimumChunk: 8)
+        let partial = partialSums.zeroed(wantsParameters ? chunks * 2 * c : 0)
+        ParallelRows.forEach(count: n, chunks: chunks) { chunk, rows in
             let dw = partial + chunk * 2 * c, db = dw + c
             for r in rows {
                 let x = input + r * c, dy = outputGradient + r * c

@@ -300,9 +300,9 @@ public enum ColumnSum {
     @inline(__always)
     private static func accumulate(into sums: UnsafeMutablePointer<Float>, rows: Int, columns: Int, partialSums: PartialSums,
                                    addRow: (_ partial: UnsafeMutablePointer<Float>, _ row: Int) -> Void) {
-        let maxChunks = ParallelRows.chunkCount(count: rows, minimumChunk: 256)
-        let partial = partialSums.zeroed(maxChunks * columns)
-        let chunks = ParallelRows.forEach(count: rows, minimumChunk: 256) { chunk, range in
+        let chunks = ParallelRows.chunkCount(count: rows, minimumChunk: 256)
+        let partial = partialSums.zeroed(chunks * columns)
+        ParallelRows.forEach(count: rows, chunks: chunks) { chunk, range in
             for i in range { addRow(partial + chunk * columns, i) }
         }
         for chunk in 0..<chunks {

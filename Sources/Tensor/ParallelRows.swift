@@ -49,7 +49,16 @@ public enum ParallelRows {
     @discardableResult
     public static func forEach(count: Int, minimumChunk: Int = 1,
                                _ body: (_ chunk: Int, _ rows: Range<Int>) -> Void) -> Int {
-        let chunks = chunkCount(count: count, minimumChunk: minimumChunk)
+        forEach(count: count, chunks: chunkCount(count: count, minimumChunk: minimumChunk), body)
+    }
+
+    /// `forEach` over exactly `chunks` chunks (at least 1, at most `count`), for a caller that sized
+    /// per-chunk storage with `chunkCount` first: the split cannot change in between, even if the
+    /// worker count does (tests switch it while others run).
+    @discardableResult
+    public static func forEach(count: Int, chunks requested: Int,
+                               _ body: (_ chunk: Int, _ rows: Range<Int>) -> Void) -> Int {
+        let chunks = max(1, min(requested, count))
         if chunks <= 1 {
             if count > 0 { body(0, 0..<count) }
             return 1

@@ -14,10 +14,11 @@ import Testing
         for _ in 0..<2 {
             Linear.forward(output: &output, input: input, weight: weight, bias: nil, rows: n, inFeatures: c, outFeatures: oc)
         }
-        let bias = [Float](repeating: 0, count: c)
-        output.withUnsafeMutableBufferPointer { y in
-            LayerNorm.forward(output: .float32(y.baseAddress!), mean: &mean, rstd: &rstd, input: input, weight: weight,
-                              bias: bias, rows: n, channels: c, epsilon: 1e-6)
+        let normWeight = [Float](repeating: 1, count: c), normBias = [Float](repeating: 0, count: c)
+        var normOutput = [Float](repeating: 0, count: n * c)
+        normOutput.withUnsafeMutableBufferPointer { y in
+            LayerNorm.forward(output: .float32(y.baseAddress!), mean: &mean, rstd: &rstd, input: input, weight: normWeight,
+                              bias: normBias, rows: n, channels: c, epsilon: 1e-6)
         }
         let recorded = KernelProfile.stop()
         Linear.forward(output: &output, input: input, weight: weight, bias: nil, rows: n, inFeatures: c, outFeatures: oc)
