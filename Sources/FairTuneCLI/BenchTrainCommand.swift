@@ -29,7 +29,12 @@ let benchTrainCommand = Command(CommandSpec(
             + "the step, GFLOP/s of the products) and what ran outside them"),
     ] + GEMMOptions.specs(defaultPrecision: .auto) + TuningOptions.specs
 )) { args in
-    if let ranks = try args.int("ranks", in: 1...1024) { return try benchTrainRanks(args, ranks: ranks) }
+    if let ranks = try args.int("ranks", in: 1...1024) {
+        guard !args.flag("profile") else {
+            throw ViTCommandError(description: "--profile times the kernels of one process; run it without --ranks")
+        }
+        return try benchTrainRanks(args, ranks: ranks)
+    }
     let config = try ViTConfig.timm(try args.requiredString("model"), classes: try args.int("classes", in: 1...100_000)!)
     let batch = try args.int("batch-size", in: 1...4096)!
     let steps = try args.int("steps", in: 1...10_000)!

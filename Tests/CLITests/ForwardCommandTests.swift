@@ -53,6 +53,7 @@ import Testing
             (["--model", "vit_huge_patch14_224"], "unknown model size 'huge'"),
             (["--model", "resnet50"], "unknown model 'resnet50'"),
             (["--tuning", "auto_peft2", "--mask", "0101"], "needs a mask of 48 bits"),
+            (["--ranks", "2", "--profile"], "--profile times the kernels of one process; run it without --ranks"),
         ] {
             let r = try TestSupport.fairtune(["bench", "train"] + arguments)
             #expect(r.status == 1, "\(arguments) exited \(r.status)")
