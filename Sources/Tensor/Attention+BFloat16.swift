@@ -15,7 +15,10 @@ extension Attention {
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "attention forward, bf16", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "attention forward, bf16",
+                                       batch: b, heads: h, queries: t, tokens: t, headDim: d, products: 2)
+        }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, tt = t * t
         if let qkv { GEMM.roundToBFloat16(rows: b * t, columns: ld, from: qkv, stride: ld, to: qkvBF16) }
@@ -53,7 +56,10 @@ extension Attention {
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int
     ) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "attention backward, bf16", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "attention backward, bf16",
+                                       batch: b, heads: h, queries: t, tokens: t, headDim: d, products: 4)
+        }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale, tt = t * t
         if let outputGradient {

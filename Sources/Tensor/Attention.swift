@@ -50,7 +50,10 @@ public enum Attention {
         mode: GEMMMode = .openblasFP32
     ) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "attention forward, \(mode)", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "attention forward, \(mode)",
+                                       batch: b, heads: h, queries: t, tokens: t, headDim: d, products: 2)
+        }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
         func softmaxRows(_ r: Range<Int>) {
@@ -80,7 +83,10 @@ public enum Attention {
         batch b: Int, tokens t: Int, heads h: Int, headDim d: Int, mode: GEMMMode = .openblasFP32
     ) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "attention backward, \(mode)", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "attention backward, \(mode)",
+                                       batch: b, heads: h, queries: t, tokens: t, headDim: d, products: 4)
+        }
         let s = Heads(b: b, t: t, h: h, d: d)
         let c = s.c, ld = s.ld, scale = s.scale
         func softmaxRows(_ r: Range<Int>) {

@@ -11,7 +11,10 @@ public enum ClassTokenAttention {
     public static func forward(output: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
                                qkv: Operand, batch b: Int, tokens t: Int, heads h: Int, headDim d: Int) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "class-token attention forward", "\(b)×\(h) heads×\(t)×\(d)", flops: 4 * Double(b * h * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "class-token attention forward",
+                                       batch: b, heads: h, queries: 1, tokens: t, headDim: d, products: 2)
+        }
         switch qkv {
         case .float32(let x):
             forward(output: output, probabilities: probabilities, qkv: x, batch: b, tokens: t, heads: h, headDim: d)
@@ -26,7 +29,10 @@ public enum ClassTokenAttention {
                                 qkv: Operand, probabilities: UnsafePointer<Float>,
                                 batch b: Int, tokens t: Int, heads h: Int, headDim d: Int) {
         let clock = KernelProfile.begin()
-        defer { KernelProfile.end(clock, "class-token attention backward", "\(b)×\(h) heads×\(t)×\(d)", flops: 8 * Double(b * h * t * d)) }
+        defer {
+            KernelProfile.endAttention(clock, "class-token attention backward",
+                                       batch: b, heads: h, queries: 1, tokens: t, headDim: d, products: 4)
+        }
         switch qkv {
         case .float32(let x):
             backward(qkvGradient: qkvGradient, outputGradient: outputGradient, qkv: x, probabilities: probabilities,

@@ -61,8 +61,19 @@ public enum KernelProfile {
         }
     }
 
-    /// "rows×in→out", a layer's shape.
-    static func layerShape(_ rows: Int, _ inFeatures: Int, _ outFeatures: Int) -> String {
-        "\(rows)×\(inFeatures)→\(outFeatures)"
+    /// `end` for a layer's call: shape "rows×in→out", `products` (rows, in, out) products.
+    @inline(__always)
+    static func endLayer(_ start: UInt64, _ kernel: @autoclosure () -> String, rows n: Int, inFeatures c: Int,
+                         outFeatures oc: Int, products: @autoclosure () -> Int = 1) {
+        end(start, kernel(), "\(n)×\(c)→\(oc)", flops: 2 * Double(n * c * oc * products()))
+    }
+
+    /// `end` for attention's call over `batch`×`heads` heads of `tokens` keys of width `headDim`,
+    /// `queries` query rows each: shape "B×H heads×T×D", `products` (queries, tokens, headDim)
+    /// products per head.
+    @inline(__always)
+    static func endAttention(_ start: UInt64, _ kernel: @autoclosure () -> String, batch b: Int, heads h: Int,
+                             queries q: Int, tokens t: Int, headDim d: Int, products: Int) {
+        end(start, kernel(), "\(b)×\(h) heads×\(t)×\(d)", flops: 2 * Double(b * h * q * t * d * products))
     }
 }

@@ -16,8 +16,8 @@ public enum Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear forward, \(mode)" + (gelu ? ", GELU" : "") + (accumulate ? ", adds to output" : ""),
-                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+            KernelProfile.endLayer(clock, "linear forward, \(mode)" + (gelu ? ", GELU" : "") + (accumulate ? ", adds to output" : ""),
+                                   rows: n, inFeatures: c, outFeatures: oc)
         }
         let ldo = outputStride ?? oc
         // (N, C) · (OC, C)ᵀ: NT; bias and GELU in the product's epilogue (oneDNN) or passes around it.
@@ -35,8 +35,8 @@ public enum Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear forward, bf16 in" + (residual != nil ? ", residual" : ""),
-                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+            KernelProfile.endLayer(clock, "linear forward, bf16 in" + (residual != nil ? ", residual" : ""),
+                                   rows: n, inFeatures: c, outFeatures: oc)
         }
         BFloat16Operands.shared.forward(output: output, residual: residual, input: inputBF16, weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc)
@@ -50,8 +50,8 @@ public enum Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear forward, bf16 out" + (gelu ? ", GELU" : ""), KernelProfile.layerShape(n, c, oc),
-                              flops: 2 * Double(n * c * oc))
+            KernelProfile.endLayer(clock, "linear forward, bf16 out" + (gelu ? ", GELU" : ""),
+                                   rows: n, inFeatures: c, outFeatures: oc)
         }
         BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .float32(input), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
@@ -65,8 +65,8 @@ public enum Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear forward, bf16 in and out" + (gelu ? ", GELU" : ""),
-                              KernelProfile.layerShape(n, c, oc), flops: 2 * Double(n * c * oc))
+            KernelProfile.endLayer(clock, "linear forward, bf16 in and out" + (gelu ? ", GELU" : ""),
+                                   rows: n, inFeatures: c, outFeatures: oc)
         }
         BFloat16Operands.shared.forward(outputBF16: outputBF16, input: .bfloat16(inputBF16), weight: weight, bias: bias,
                                         rows: n, inFeatures: c, outFeatures: oc, gelu: gelu)
@@ -91,8 +91,8 @@ public enum Linear {
         precondition(inputBF16 == nil || mode == .onednnBF16, "a bf16 input needs bf16 products, not \(mode)")
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear backward, \(mode)", KernelProfile.layerShape(n, c, oc),
-                              flops: productFLOPs(inputGradient != nil, weightGradient != nil, n, c, oc))
+            KernelProfile.endLayer(clock, "linear backward, \(mode)", rows: n, inFeatures: c, outFeatures: oc,
+                                   products: products(inputGradient != nil, weightGradient != nil))
         }
         let ldo = outputStride ?? oc
         if mode == .onednnBF16 && (inputGradient != nil || weightGradient != nil) {
@@ -126,8 +126,8 @@ extension Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear backward, bf16 input gradient", KernelProfile.layerShape(n, c, oc),
-                              flops: productFLOPs(inputGradientBF16 != nil, weightGradient != nil, n, c, oc))
+            KernelProfile.endLayer(clock, "linear backward, bf16 input gradient", rows: n, inFeatures: c, outFeatures: oc,
+                                   products: products(inputGradientBF16 != nil, weightGradient != nil))
         }
         if inputGradientBF16 != nil || weightGradient != nil {
             BFloat16Operands.shared.backward(inputGradient: inputGradientBF16.map { .bfloat16($0) }, accumulateInput: false,
@@ -152,8 +152,8 @@ extension Linear {
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.end(clock, "linear backward, bf16 output gradient", KernelProfile.layerShape(n, c, oc),
-                              flops: productFLOPs(inputGradient != nil, weightGradient != nil, n, c, oc))
+            KernelProfile.endLayer(clock, "linear backward, bf16 output gradient", rows: n, inFeatures: c, outFeatures: oc,
+                                   products: products(inputGradient != nil, weightGradient != nil))
         }
         if inputGradient != nil || weightGradient != nil {
             BFloat16Operands.shared.backward(inputGradient: inputGradient.map { .float32($0) }, accumulateInput: accumulateInput,
@@ -168,9 +168,9 @@ extension Linear {
 }
 
 extension Linear {
-    /// FLOPs of a backward's products: one (N, C, OC) product per gradient asked for.
-    static func productFLOPs(_ inputGradient: Bool, _ weightGradient: Bool, _ n: Int, _ c: Int, _ oc: Int) -> Double {
-        2 * Double(n * c * oc) * Double((inputGradient ? 1 : 0) + (weightGradient ? 1 : 0))
+    /// A backward's (N, C, OC) products: one per gradient asked for.
+    static func products(_ inputGradient: Bool, _ weightGradient: Bool) -> Int {
+        (inputGradient ? 1 : 0) + (weightGradient ? 1 : 0)
     }
 }
 
