@@ -51,6 +51,8 @@ struct BlockPlan {
     var needsMidGradient = false
     /// The attention branch's backward runs (attention, LoRA or norm1 trainable, or gradient below).
     var runsAttentionBackward = false
+    /// dL/d(norm1's output) is needed: norm1 trains, or the gradient must reach the block's input.
+    var needsLN1OutGradient = false
     var keepsInput = false, keepsLN1Out = false, keepsAttention = false, keepsLoRAU = false
     var keepsAttentionOut = false, keepsMid = false, keepsLN2Out = false, keepsFC1Out = false
 
@@ -76,7 +78,8 @@ struct BlockPlan {
         runsAttentionBackward = norm1 || qkv || lora || somethingBelow
         needsMidGradient = runsAttentionBackward || proj
         runsBackward = needsMidGradient || norm2 || mlp
-        keepsInput = norm1 || somethingBelow
+        needsLN1OutGradient = norm1 || somethingBelow
+        keepsInput = needsLN1OutGradient  // norm1's backward reads its input
         keepsLN1Out = t(b.qkvWeight) || t(b.loraA)
         keepsLoRAU = t(b.loraB)
         keepsAttention = runsAttentionBackward

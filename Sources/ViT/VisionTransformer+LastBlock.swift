@@ -12,9 +12,9 @@ extension VisionTransformer {
     /// The products' mode on the class rows: the layers' backend in f32.
     var classRowsMode: GEMMMode { gemmModes.linear.precision == .bf16 ? .onednnFP32 : gemmModes.linear }
 
-    /// qkv as `qkvForward` wrote it: bf16 when it returned true.
+    /// qkv as `qkvForward` wrote it.
     func qkvOperand(_ p: BlockParameterIndices, activations s: BlockActivations) -> Operand {
-        bf16Attention && norm1InBF16(p) ? .bfloat16(s.qkvBF16) : .float32(s.qkv)
+        qkvInBF16(p) ? .bfloat16(s.qkvBF16) : .float32(s.qkv)
     }
 
     /// Block `depth - 1` on input `x` (N, C), writing the class rows of `y` (row b·T of image b);
@@ -23,9 +23,7 @@ extension VisionTransformer {
                           output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[config.depth - 1], r = a.classRows
         let t = config.tokens, n = b * t, c = config.width, mode = classRowsMode
-        LayerNorm.forward(output: norm1InBF16(p) ? .bfloat16(s.ln1OutBF16) : .float32(s.ln1Out), mean: s.ln1Mean,
-                          rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight), bias: parameter(p.norm1Bias),
-                          rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        norm1Forward(p, activations: s, input: x, rows: n)
         _ = qkvForward(p, activations: s, rows: n)
         ClassTokenAttention.forward(output: r.attentionOut, probabilities: r.probabilities, qkv: qkvOperand(p, activations: s),
                                     batch: b, tokens: t, heads: config.heads, headDim: config.headDim)
@@ -44,7 +42,6 @@ extension VisionTransformer {
     func lastBlockBackward(plan: BlockPlan, activations a: Activations, batch b: Int) {
         let p = layout.blocks[config.depth - 1], s = a.kept[config.depth - 1], r = a.classRows, g = a.classGradients
         let t = config.tokens, n = b * t, c = config.width
-        let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
         for image in 0..<b { (g.residual + image * c).update(from: a.dResidual + image * t * c, count: c) }
         mlpBranchBackward(p, plan: plan, activations: r, a: a, classRows: true, rows: b)
         guard plan.needsMidGradient else { return }
@@ -58,12 +55,7 @@ extension VisionTransformer {
         ClassTokenAttention.backward(qkvGradient: a.dQKV, outputGradient: g.branch, qkv: qkvOperand(p, activations: s),
                                      probabilities: r.probabilities, batch: b, tokens: t, heads: config.heads,
                                      headDim: config.headDim)
-        let needsLN1Out = norm1 || plan.needsInputGradient
-        qkvBackward(p, activations: s, a: a, needsLN1Out: needsLN1Out, rows: n)
-        guard needsLN1Out else { return }
-        LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
-                           weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
-                           outputGradient: a.dBranch, input: a.residual[config.depth - 1], weight: parameter(p.norm1Weight),
-                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+        qkvBackward(p, plan: plan, activations: s, a: a, rows: n)
+        norm1Backward(p, plan: plan, activations: s, a: a, input: a.residual[config.depth - 1], rows: n)
     }
 }

@@ -144,9 +144,7 @@ public final class VisionTransformer {
                               input x: UnsafeMutablePointer<Float>, output y: UnsafeMutablePointer<Float>, batch b: Int) {
         let p = layout.blocks[i]
         let n = b * config.tokens, c = config.width
-        LayerNorm.forward(output: norm1InBF16(p) ? .bfloat16(s.ln1OutBF16) : .float32(s.ln1Out), mean: s.ln1Mean,
-                          rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight), bias: parameter(p.norm1Bias),
-                          rows: n, channels: c, epsilon: config.layerNormEpsilon)
+        norm1Forward(p, activations: s, input: x, rows: n)
         let qkvInBF16 = qkvForward(p, activations: s, rows: n)
         attentionForward(p, activations: s, qkvInBF16: qkvInBF16, input: x, batch: b)
         LayerNorm.forward(output: bf16Layers ? .bfloat16(s.ln2OutBF16) : .float32(s.ln2Out), mean: s.ln2Mean,
@@ -162,7 +160,7 @@ public final class VisionTransformer {
     /// `y = mid + fc2(gelu(fc1(ln2Out)))` with f32 layers (products in `mode`); fc1's pre-activation
     /// kept in `s.fc1Out` when `keepsFC1Out`, else GELU fused into fc1's product.
     func mlpForward(_ p: BlockParameterIndices, activations s: BlockActivations, geluOut: UnsafeMutablePointer<Float>,
-                            keepsFC1Out: Bool, output y: UnsafeMutablePointer<Float>, rows n: Int, mode: GEMMMode) {
+                    keepsFC1Out: Bool, output y: UnsafeMutablePointer<Float>, rows n: Int, mode: GEMMMode) {
         let c = config.width, m = config.mlpWidth
         if keepsFC1Out {
             Linear.forward(output: s.fc1Out, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
@@ -199,6 +197,10 @@ public final class VisionTransformer {
     /// f32 products read it too.
     func norm1InBF16(_ p: BlockParameterIndices) -> Bool { bf16Layers && p.loraA == nil }
 
+    /// Whether qkv's product writes its output in bf16 (`s.qkvBF16`) for bf16 attention: from a
+    /// bf16 norm1 output, no LoRA adding to it.
+    func qkvInBF16(_ p: BlockParameterIndices) -> Bool { bf16Attention && norm1InBF16(p) }
+
     /// `mid = x + proj(attn(qkv))`, qkv computed (in bf16 in `s.qkvBF16` when `qkvInBF16`). With
     /// bf16 attention and layers the attention output is written in bf16 by its last product and
     /// proj reads it as is (`s.attentionOutBF16`, kept for proj's weight gradient).
@@ -229,7 +231,7 @@ public final class VisionTransformer {
     /// attention and the layers are bf16 and no LoRA adds to it (returns true), else into `s.qkv`.
     func qkvForward(_ p: BlockParameterIndices, activations s: BlockActivations, rows n: Int) -> Bool {
         let c = config.width
-        if bf16Attention && norm1InBF16(p) {
+        if qkvInBF16(p) {
             Linear.forward(outputBF16: s.qkvBF16, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight),
                            bias: parameter(p.qkvBias), rows: n, inFeatures: c, outFeatures: 3 * c)
             return true
@@ -296,23 +298,38 @@ public final class VisionTransformer {
 
     /// The backward of block `i`: turns dResidual from d(output) into d(input) where needed.
     private func blockBackward(_ i: Int, plan: BlockPlan, activations a: Activations, batch b: Int) {
-        let p = layout.blocks[i], s = a.kept[i], x = a.residual[i]
-        let n = b * config.tokens, c = config.width
-        let norm1 = trainable.contains(p.norm1Weight) || trainable.contains(p.norm1Bias)
+        let p = layout.blocks[i], s = a.kept[i]
+        let n = b * config.tokens
         mlpBranchBackward(p, plan: plan, activations: s, a: a, classRows: false, rows: n)
         guard plan.needsMidGradient else { return }
         // Attention branch: mid = x + proj(attn(qkv(norm1(x)))).
-        let needsLN1Out = norm1 || plan.needsInputGradient
         if bf16AttentionOut && p.loraA == nil {
-            attentionBackwardBF16(p, plan: plan, activations: s, a: a, needsLN1Out: needsLN1Out, batch: b)
+            attentionBackwardBF16(p, plan: plan, activations: s, a: a, batch: b)
         } else {
-            attentionBackward(p, plan: plan, activations: s, a: a, needsLN1Out: needsLN1Out, batch: b)
+            attentionBackward(p, plan: plan, activations: s, a: a, batch: b)
         }
-        guard plan.runsAttentionBackward && needsLN1Out else { return }
+        guard plan.runsAttentionBackward else { return }
+        norm1Backward(p, plan: plan, activations: s, a: a, input: a.residual[i], rows: n)
+    }
+
+    /// norm1 over the block's input `x` (N, C), written in bf16 into `s.ln1OutBF16` when
+    /// `norm1InBF16`, else into `s.ln1Out`.
+    func norm1Forward(_ p: BlockParameterIndices, activations s: BlockActivations, input x: UnsafePointer<Float>,
+                      rows n: Int) {
+        LayerNorm.forward(output: norm1InBF16(p) ? .bfloat16(s.ln1OutBF16) : .float32(s.ln1Out), mean: s.ln1Mean,
+                          rstd: s.ln1Rstd, input: x, weight: parameter(p.norm1Weight), bias: parameter(p.norm1Bias),
+                          rows: n, channels: config.width, epsilon: config.layerNormEpsilon)
+    }
+
+    /// norm1's backward from dL/dln1Out in `a.dBranch` (when the plan needs it): its parameters'
+    /// gradients, and dL/dx added to `a.dResidual` when the gradient goes below the block.
+    func norm1Backward(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations, a: Activations,
+                       input x: UnsafePointer<Float>, rows n: Int) {
+        guard plan.needsLN1OutGradient else { return }
         LayerNorm.backward(inputGradient: plan.needsInputGradient ? a.dResidual : nil,
                            weightGradient: gradient(p.norm1Weight), biasGradient: gradient(p.norm1Bias),
                            outputGradient: a.dBranch, input: x, weight: parameter(p.norm1Weight),
-                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: c, partialSums: a.partialSums)
+                           mean: s.ln1Mean, rstd: s.ln1Rstd, rows: n, channels: config.width, partialSums: a.partialSums)
     }
 
     /// The MLP branch's backward, `y = mid + fc2(gelu(fc1(norm2(mid))))`: turns dL/dy into dL/dmid
@@ -342,9 +359,9 @@ public final class VisionTransformer {
 
     /// The attention branch's backward from dResidual = dL/dmid: proj's gradients, then (when it
     /// runs) attention's and qkv's (with LoRA's), leaving dL/dln1Out (N, C) in `a.dBranch` when
-    /// `needsLN1Out`.
+    /// `plan.needsLN1OutGradient`.
     private func attentionBackward(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations,
-                                   a: Activations, needsLN1Out: Bool, batch b: Int) {
+                                   a: Activations, batch b: Int) {
         let n = b * config.tokens, c = config.width
         Linear.backward(inputGradient: plan.runsAttentionBackward ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
@@ -362,14 +379,14 @@ public final class VisionTransformer {
                                probabilities: s.probabilities, batch: b, tokens: config.tokens, heads: config.heads,
                                headDim: config.headDim, mode: gemmModes.attention)
         }
-        qkvBackward(p, activations: s, a: a, needsLN1Out: needsLN1Out, rows: n)
+        qkvBackward(p, plan: plan, activations: s, a: a, rows: n)
     }
 
     /// qkv's gradients (and LoRA's) from dL/dqkv in f32 (`a.dQKV`, N × 3C), leaving dL/dln1Out
-    /// (N, C) in `a.dBranch` when `needsLN1Out`.
-    func qkvBackward(_ p: BlockParameterIndices, activations s: BlockActivations, a: Activations,
-                             needsLN1Out: Bool, rows n: Int) {
-        let c = config.width
+    /// (N, C) in `a.dBranch` when `plan.needsLN1OutGradient`.
+    func qkvBackward(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations, a: Activations,
+                     rows n: Int) {
+        let c = config.width, needsLN1Out = plan.needsLN1OutGradient
         var loraInputGradient: (() -> Void)?
         if let loraA = p.loraA, let loraB = p.loraB {
             loraInputGradient = loraBackward(activations: s, a: a, loraA: loraA, loraB: loraB, rows: n,
@@ -387,7 +404,7 @@ public final class VisionTransformer {
     /// writes dL/d(attention output) in bf16 (`a.dAttentionOutBF16`), attention writes dL/dqkv in
     /// bf16 (`a.dQKVBF16`, N × 3C), and qkv's products and bias gradient take it as it is.
     private func attentionBackwardBF16(_ p: BlockParameterIndices, plan: BlockPlan, activations s: BlockActivations,
-                                       a: Activations, needsLN1Out: Bool, batch b: Int) {
+                                       a: Activations, batch b: Int) {
         let n = b * config.tokens, c = config.width
         Linear.backward(inputGradientBF16: plan.runsAttentionBackward ? a.dAttentionOutBF16 : nil,
                         weightGradient: gradient(p.projWeight), biasGradient: gradient(p.projBias),
@@ -398,7 +415,7 @@ public final class VisionTransformer {
                                probabilities: s.probabilitiesBF16, outputGradientBF16: a.dAttentionOutBF16,
                                scoresGradientBF16: a.dScoresBF16, batch: b,
                                tokens: config.tokens, heads: config.heads, headDim: config.headDim)
-        Linear.backward(inputGradient: needsLN1Out ? a.dBranch : nil, accumulateInput: false,
+        Linear.backward(inputGradient: plan.needsLN1OutGradient ? a.dBranch : nil, accumulateInput: false,
                         weightGradient: gradient(p.qkvWeight), biasGradient: gradient(p.qkvBias),
                         outputGradientBF16: a.dQKVBF16, inputBF16: s.ln1OutBF16, weight: parameter(p.qkvWeight),
                         rows: n, inFeatures: c, outFeatures: 3 * c, partialSums: a.partialSums)
@@ -409,8 +426,8 @@ public final class VisionTransformer {
     /// fc1's gradients, with dL/dln2Out (N, C) into `g.branch` when `needsLN2Out`. `geluOut` (N, M)
     /// is scratch.
     func mlpBackward(_ p: BlockParameterIndices, activations s: BlockActivations, gradients g: BranchGradients,
-                             geluOut: UnsafeMutablePointer<Float>, partialSums: PartialSums, needsHidden: Bool,
-                             needsLN2Out: Bool, rows n: Int, mode: GEMMMode) {
+                     geluOut: UnsafeMutablePointer<Float>, partialSums: PartialSums, needsHidden: Bool,
+                     needsLN2Out: Bool, rows n: Int, mode: GEMMMode) {
         let c = config.width, m = config.mlpWidth
         // One pass: GELU(fc1Out) for fc2's weight gradient, GELU' over fc1Out (its last reader).
         let fc2Trains = trainable.contains(p.fc2Weight)
