@@ -13,7 +13,8 @@ extension GEMM {
     static func multiplySplittingRowsBF16(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, gelu: Bool
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, gelu: Bool,
+        residual: UnsafePointer<Float>?
     ) -> Bool {
         guard sharedLock.try() else { return false }
         defer { sharedLock.unlock() }
@@ -23,7 +24,7 @@ extension GEMM {
         roundToBFloat16(rows: aRows, columns: aColumns, from: a, stride: lda, to: aCopy)
         roundToBFloat16(rows: bRows, columns: bColumns, from: b, stride: ldb, to: bCopy)
         multiplySplittingRows(transA, transB, m: m, n: n, k: k, alpha: alpha, a: aCopy, lda: aColumns, b: bCopy, ldb: bColumns,
-                              beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu)
+                              beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu, residual: residual)
         return true
     }
 

@@ -3,7 +3,7 @@ extension GEMM {
     /// cores (`ParallelRows.useOwnThreads`); otherwise one call, threaded inside OpenBLAS.
     ///
     /// Each chunk is an independent product on disjoint rows of C: A's rows (or, transposed, its
-    /// columns) move with them, B is shared.
+    /// columns) and the residual's rows move with them, B is shared.
     public static func multiplySplittingRows(
         _ transA: Transpose, _ transB: Transpose,
         m: Int, n: Int, k: Int,
@@ -12,16 +12,22 @@ extension GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
+        bias: UnsafePointer<Float>? = nil, gelu: Bool = false, residual: UnsafePointer<Float>? = nil,
         mode: GEMMMode = .openblasFP32
     ) {
+        precondition(residual == nil || (beta == 0 && !gelu), "a residual takes beta 0 and no GELU")
         if mode == .onednnBF16 && m > 0 && n > 0 && k > 0 && (bias == nil || alpha == 1)
             && multiplySplittingRowsBF16(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                                         beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu) {
+                                         beta: beta, c: c, ldc: ldc, bias: bias, gelu: gelu, residual: residual) {
             return
         }
         guard ParallelRows.splitsMatrixProducts else {
             if mode.backend == .openblas || (bias != nil && alpha != 1) {
+                var beta = beta
+                if let residual {
+                    ParallelRows.forEach(count: m, minimumChunk: 64) { _, rows in copyRows(residual, rows: rows, n: n, into: c, ldc: ldc) }
+                    beta = 1
+                }
                 // OpenBLAS threads the product but not the bias and GELU passes: split those across the workers.
                 if let bias {
                     ParallelRows.forEach(count: m, minimumChunk: 64) { _, rows in addBias(bias, rows: rows, n: n, beta: beta, c: c, ldc: ldc) }
@@ -32,13 +38,14 @@ extension GEMM {
                 return
             }
             multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
-                     bias: bias, gelu: gelu, mode: mode)
+                     bias: bias, gelu: gelu, residual: residual, mode: mode)
             return
         }
         ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in
             let aStart = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
             multiply(transA, transB, m: rows.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda, b: b, ldb: ldb,
-                     beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc, bias: bias, gelu: gelu, mode: mode)
+                     beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc, bias: bias, gelu: gelu,
+                     residual: residual.map { $0 + rows.lowerBound * ldc }, mode: mode)
         }
     }
 }

@@ -22,6 +22,9 @@ public enum GEMM {
     ///   - bias: n values added to every row of C (`C = alpha·op(A)·op(B) + bias + beta·C`); oneDNN
     ///     adds it in the product's epilogue, OpenBLAS in a pass over C before the product.
     ///   - gelu: apply the exact GELU to the result, `C = GELU(...)` (oneDNN: in the epilogue).
+    ///   - residual: an (m, n) matrix with C's leading dimension added to the result (a residual
+    ///     connection; beta 0, no GELU): oneDNN adds it in the epilogue, OpenBLAS copies it into C
+    ///     and accumulates. R may not overlap C.
     ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
@@ -33,13 +36,19 @@ public enum GEMM {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        bias: UnsafePointer<Float>? = nil, gelu: Bool = false,
+        bias: UnsafePointer<Float>? = nil, gelu: Bool = false, residual: UnsafePointer<Float>? = nil,
         mode: GEMMMode = .openblasFP32
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "GEMM sizes must be non-negative: m=\(m) n=\(n) k=\(k)")
+        precondition(residual == nil || (beta == 0 && !gelu), "a residual takes beta 0 and no GELU")
         precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
+        if let residual, mode.backend == .openblas || k == 0 || (bias != nil && alpha != 1) {
+            copyRows(residual, rows: 0..<m, n: n, into: c, ldc: ldc)
+            return multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
+                            c: c, ldc: ldc, bias: bias, mode: mode)
+        }
         if mode.backend == .onednn && k > 0 {
             // oneDNN's output scale (alpha) would scale its bias too: then add the bias in a pass.
             var beta = beta, bias = bias
@@ -50,8 +59,9 @@ public enum GEMM {
             // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
             let shape = OneDNNGEMM.Shape(transA: transA == .transposed, transB: transB == .transposed, m: m, n: n, k: k,
                                          lda: lda, ldb: ldb, ldc: ldc, alpha: alpha, beta: beta,
-                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu)
-            OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias)
+                                         bf16: mode.precision == .bf16, threads: BLASRuntime.threads, bias: bias != nil, gelu: gelu,
+                                         residual: residual != nil)
+            OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias, residual: residual)
             return
         }
         if let bias { addBias(bias, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc) }
@@ -69,6 +79,16 @@ public enum GEMM {
             GELU.forwardOnThisThread(output: c + rows.lowerBound * n, input: c + rows.lowerBound * n, count: rows.count * n)
         } else {
             for r in rows { GELU.forwardOnThisThread(output: c + r * ldc, input: c + r * ldc, count: n) }
+        }
+    }
+
+    /// `C[rows] = R[rows]` (rows `ldc` apart in both), the pass before a product that accumulates onto
+    /// a residual connection where the library has no epilogue for it.
+    static func copyRows(_ residual: UnsafePointer<Float>, rows: Range<Int>, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ldc == n {
+            (c + rows.lowerBound * n).update(from: residual + rows.lowerBound * n, count: rows.count * n)
+        } else {
+            for r in rows { (c + r * ldc).update(from: residual + r * ldc, count: n) }
         }
     }
 

@@ -5,24 +5,30 @@ import Foundation
 /// Shapes: `input` (N, C), `weight` (OC, C) (PyTorch layout), `bias` (OC), `output` (N, OC).
 /// Every product goes through `GEMM` in `mode`, one call over all N rows.
 public enum Linear {
-    /// Writes `output` (N, OC), or adds to it when `accumulate` (a residual connection); `output`
-    /// rows are `outputStride` apart (≥ OC), so a layer can write into a slice of a wider buffer.
-    /// With `gelu` the output is `GELU(input · weightᵀ + bias)` (a layer whose pre-activation
-    /// nobody keeps: inference, frozen blocks).
+    /// Writes `output` (N, OC), or adds to it when `accumulate`; `output` rows are `outputStride`
+    /// apart (≥ OC), so a layer can write into a slice of a wider buffer. With `residual` (N, OC,
+    /// rows as `output`'s) the output is `residual + input · weightᵀ + bias`: a residual connection,
+    /// added in the product's epilogue on oneDNN (no copy of the stream into `output` first). With
+    /// `gelu` the output is `GELU(input · weightᵀ + bias)` (a layer whose pre-activation nobody
+    /// keeps: inference, frozen blocks).
     public static func forward(
         output: UnsafeMutablePointer<Float>, outputStride: Int? = nil, accumulate: Bool = false,
+        residual: UnsafePointer<Float>? = nil,
         input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
         rows n: Int, inFeatures c: Int, outFeatures oc: Int, gelu: Bool = false, mode: GEMMMode = .openblasFP32
     ) {
         let clock = KernelProfile.begin()
         defer {
-            KernelProfile.endLayer(clock, "linear forward, \(mode)" + (gelu ? ", GELU" : "") + (accumulate ? ", adds to output" : ""),
-                                   rows: n, inFeatures: c, outFeatures: oc)
+            KernelProfile.endLayer(clock, "linear forward, \(mode)" + (gelu ? ", GELU" : "") + (accumulate ? ", adds to output" : "")
+                                   + (residual != nil ? ", residual" : ""), rows: n, inFeatures: c, outFeatures: oc)
         }
+        precondition(!(accumulate && residual != nil), "a layer adds a residual or accumulates, not both")
+        precondition(residual != UnsafePointer(output), "the residual must not be the output (the product reads it whole)")
         let ldo = outputStride ?? oc
-        // (N, C) · (OC, C)ᵀ: NT; bias and GELU in the product's epilogue (oneDNN) or passes around it.
+        // (N, C) · (OC, C)ᵀ: NT; bias, GELU and the residual in the product's epilogue (oneDNN) or passes around it.
         GEMM.multiplySplittingRows(.none, .transposed, m: n, n: oc, k: c, a: input, lda: c, b: weight, ldb: c,
-                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, mode: mode)
+                                   beta: accumulate ? 1 : 0, c: output, ldc: ldo, bias: bias, gelu: gelu, residual: residual,
+                                   mode: mode)
     }
 
     /// `forward` on an input already in bf16 (`UInt16` bits, rows `inFeatures` apart), on oneDNN

@@ -105,9 +105,9 @@ enum OneDNNGEMM {
     /// `C = alpha · op(A) · op(B) + beta · C` as `GEMM.multiply`; requires m, n, k > 0. For a bf16
     /// shape the f32 operands are first rounded into this thread's dense bf16 copies.
     static func multiply(_ shape: Shape, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                         bias: UnsafePointer<Float>? = nil) {
+                         bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil) {
         guard shape.bf16 else {
-            execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c, bias: bias)
+            execute(shape, a: UnsafeRawPointer(a), b: UnsafeRawPointer(b), c: c, bias: bias, residual: residual)
             return
         }
         let state = threadState()
@@ -119,7 +119,7 @@ enum OneDNNGEMM {
         var dense = shape
         dense.lda = aColumns
         dense.ldb = bColumns
-        execute(dense, a: UnsafeRawPointer(aCopy), b: UnsafeRawPointer(bCopy), c: c, bias: bias)
+        execute(dense, a: UnsafeRawPointer(aCopy), b: UnsafeRawPointer(bCopy), c: c, bias: bias, residual: residual)
     }
 
     /// Runs the cached primitive of `shape` on operands already in its type (bf16 operands as

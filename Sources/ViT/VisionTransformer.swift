@@ -170,8 +170,7 @@ public final class VisionTransformer {
             Linear.forward(output: geluOut, input: s.ln2Out, weight: parameter(p.fc1Weight), bias: parameter(p.fc1Bias),
                            rows: n, inFeatures: c, outFeatures: m, gelu: true, mode: mode)
         }
-        y.update(from: s.mid, count: n * c)
-        Linear.forward(output: y, accumulate: true, input: geluOut, weight: parameter(p.fc2Weight),
+        Linear.forward(output: y, residual: s.mid, input: geluOut, weight: parameter(p.fc2Weight),
                        bias: parameter(p.fc2Bias), rows: n, inFeatures: m, outFeatures: c, mode: mode)
     }
 
@@ -221,8 +220,7 @@ public final class VisionTransformer {
             Linear.forward(output: s.mid, residual: x, inputBF16: s.attentionOutBF16, weight: parameter(p.projWeight),
                            bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c)
         } else {
-            s.mid.update(from: x, count: n * c)
-            Linear.forward(output: s.mid, accumulate: true, input: s.attentionOut, weight: parameter(p.projWeight),
+            Linear.forward(output: s.mid, residual: x, input: s.attentionOut, weight: parameter(p.projWeight),
                            bias: parameter(p.projBias), rows: n, inFeatures: c, outFeatures: c, mode: gemmModes.linear)
         }
     }

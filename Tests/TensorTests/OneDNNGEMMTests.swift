@@ -174,4 +174,27 @@ private let transposes: [(Transpose, Transpose)] = [(.none, .none), (.none, .tra
                                    c: &fused, ldc: n, bias: bias, residual: residual)
         #expect(maxRelativeError(fused, zip(product, residual).map { $0 + $1 }) <= 1e-6)
     }
+
+    /// The same for f32 operands in every f32 mode and the bf16 mode on f32 inputs: oneDNN adds the
+    /// residual in its epilogue, OpenBLAS copies it into C first; C's rows may be wider than n.
+    @Test(arguments: [(GEMMMode.openblasFP32, false), (.openblasFP32, true), (.onednnFP32, false), (.onednnFP32, true),
+                      (.onednnBF16, true)])
+    func residualOnFloat32Operands(mode: GEMMMode, split: Bool) {
+        if mode == .onednnBF16 && GEMMSelection.onednnBF16Kernel == nil { return }
+        let (m, n, k, ldc) = (70, 48, 40, 51)
+        let a = values(m * k, seed: 61), b = values(n * k, seed: 62)
+        let bias = values(n, seed: 63), residual = values(m * ldc, seed: 64)
+        if split { ParallelRows.useOwnThreads(2) }
+        defer { if split { ParallelRows.useBLASThreads() } }
+        var product = [Float](repeating: 7, count: m * ldc), fused = product
+        GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                   c: &product, ldc: ldc, bias: bias, mode: mode)
+        GEMM.multiplySplittingRows(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                                   c: &fused, ldc: ldc, bias: bias, residual: residual, mode: mode)
+        var expected = product
+        for r in 0..<m { for j in 0..<n { expected[r * ldc + j] += residual[r * ldc + j] } }
+        #expect(maxRelativeError(fused, expected) <= 1e-6, "\(mode), split \(split)")
+        // Columns past n stay as they were.
+        #expect((0..<m).allSatisfy { r in (n..<ldc).allSatisfy { fused[r * ldc + $0] == 7 } })
+    }
 }
