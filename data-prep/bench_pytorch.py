@@ -60,8 +60,14 @@ def run_one(args):
     seconds = (time.perf_counter() - start) / args.steps
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) if args.mode != "inference" else 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.mode:<16} {args.precision:<5} trainable {trainable:>10}  {args.batch_size / seconds:8.2f} img/s"
-          f"  peak {peak:7.0f} MiB", flush=True)
+    print(result_line(args.mode, args.precision, trainable, args.batch_size / seconds, peak), flush=True)
+
+
+def result_line(mode, precision, trainable, images_per_second, peak_mib):
+    """One mode's line, e.g. `peft-last-half   bf16  trainable   10647554     27.05 img/s  peak    1568 MiB`
+    (scripts/bench_host.py reads it)."""
+    return (f"{mode:<16} {precision:<5} trainable {trainable:>10}  {images_per_second:8.2f} img/s"
+            f"  peak {peak_mib:7.0f} MiB")
 
 
 def main():

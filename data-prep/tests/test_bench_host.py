@@ -34,6 +34,15 @@ def test_parses_the_real_pytorch_line():
     assert row["img_s"] > 0 and row["peak_mib"] > 0
 
 
+def test_parses_bench_pytorch_result_line():
+    """The line bench_pytorch.py prints, from its own formatting function (no torch needed)."""
+    spec = importlib.util.spec_from_file_location("bench_pytorch", ROOT / "data-prep/bench_pytorch.py")
+    bench_pytorch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_pytorch)
+    line = bench_pytorch.result_line("peft-last-half", "bf16", 10647554, 27.054, 1567.6)
+    assert bench_host.parse_pytorch("torch 2.15.0, timm 1.0.31\n" + line + "\n") == {"img_s": 27.05, "peak_mib": 1568}
+
+
 def test_a_missing_row_names_the_command():
     with pytest.raises(ValueError, match="no 'train block-parts4' row"):
         bench_host.parse_fairtune("mode  trainable params  img/s\n")
