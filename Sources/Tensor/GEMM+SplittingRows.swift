@@ -23,16 +23,14 @@ extension GEMM {
         }
         guard ParallelRows.splitsMatrixProducts else {
             if mode.backend == .openblas || (bias != nil && alpha != 1) {
-                var beta = beta
-                if let residual {
-                    ParallelRows.forEach(count: m, minimumChunk: 64) { _, rows in copyRows(residual, rows: rows, n: n, into: c, ldc: ldc) }
-                    beta = 1
+                // OpenBLAS threads the product but not the bias/residual and GELU passes: split those across the workers.
+                let prepared = bias != nil || residual != nil
+                if prepared {
+                    ParallelRows.forEach(count: m, minimumChunk: 64) { _, rows in
+                        prepareAccumulation(bias: bias, residual: residual, rows: rows, n: n, beta: beta, c: c, ldc: ldc)
+                    }
                 }
-                // OpenBLAS threads the product but not the bias and GELU passes: split those across the workers.
-                if let bias {
-                    ParallelRows.forEach(count: m, minimumChunk: 64) { _, rows in addBias(bias, rows: rows, n: n, beta: beta, c: c, ldc: ldc) }
-                }
-                multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: bias == nil ? beta : 1,
+                multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: prepared ? 1 : beta,
                          c: c, ldc: ldc, mode: mode)
                 if gelu { ParallelRows.forEach(count: m, minimumChunk: 16) { _, rows in applyGELU(rows: rows, n: n, c: c, ldc: ldc) } }
                 return

@@ -23,8 +23,8 @@ public enum GEMM {
     ///     adds it in the product's epilogue, OpenBLAS in a pass over C before the product.
     ///   - gelu: apply the exact GELU to the result, `C = GELU(...)` (oneDNN: in the epilogue).
     ///   - residual: an (m, n) matrix with C's leading dimension added to the result (a residual
-    ///     connection; beta 0, no GELU): oneDNN adds it in the epilogue, OpenBLAS copies it into C
-    ///     and accumulates. R may not overlap C.
+    ///     connection; beta 0, no GELU): oneDNN adds it in the epilogue, OpenBLAS writes R + bias into
+    ///     C in the bias's pass and accumulates. R may not overlap C.
     ///   - mode: the library and operand precision that run the product.
     /// - Precondition: leading dimensions are at least the stored row widths.
     /// - Complexity: 2·m·n·k floating-point operations.
@@ -44,16 +44,16 @@ public enum GEMM {
         precondition(lda >= (transA == .none ? k : m) && ldb >= (transB == .none ? n : k) && ldc >= n,
                      "GEMM leading dimensions too small: lda=\(lda) ldb=\(ldb) ldc=\(ldc) for m=\(m) n=\(n) k=\(k)")
         if m == 0 || n == 0 { return }
-        if let residual, mode.backend == .openblas || k == 0 || (bias != nil && alpha != 1) {
-            copyRows(residual, rows: 0..<m, n: n, into: c, ldc: ldc)
+        if residual != nil, mode.backend == .openblas || k == 0 || (bias != nil && alpha != 1) {
+            prepareAccumulation(bias: bias, residual: residual, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc)
             return multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: 1,
-                            c: c, ldc: ldc, bias: bias, mode: mode)
+                            c: c, ldc: ldc, mode: mode)
         }
         if mode.backend == .onednn && k > 0 {
             // oneDNN's output scale (alpha) would scale its bias too: then add the bias in a pass.
             var beta = beta, bias = bias
             if let row = bias, alpha != 1 {
-                addBias(row, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc)
+                prepareAccumulation(bias: row, residual: nil, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc)
                 (beta, bias) = (1, nil)
             }
             // oneDNN runs on as many OpenMP threads as OpenBLAS would (1 when fairtune's workers split).
@@ -64,7 +64,7 @@ public enum GEMM {
             OneDNNGEMM.multiply(shape, a: a, b: b, c: c, bias: bias, residual: residual)
             return
         }
-        if let bias { addBias(bias, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc) }
+        if bias != nil { prepareAccumulation(bias: bias, residual: nil, rows: 0..<m, n: n, beta: beta, c: c, ldc: ldc) }
         cblas_sgemm(CblasRowMajor,
                     transA == .none ? CblasNoTrans : CblasTrans,
                     transB == .none ? CblasNoTrans : CblasTrans,
@@ -82,27 +82,24 @@ public enum GEMM {
         }
     }
 
-    /// `C[rows] = R[rows]` (rows `ldc` apart in both), the pass before a product that accumulates onto
-    /// a residual connection where the library has no epilogue for it.
-    static func copyRows(_ residual: UnsafePointer<Float>, rows: Range<Int>, n: Int, into c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if ldc == n {
-            (c + rows.lowerBound * n).update(from: residual + rows.lowerBound * n, count: rows.count * n)
-        } else {
-            for r in rows { (c + r * ldc).update(from: residual + r * ldc, count: n) }
-        }
-    }
-
-    /// `C[rows] = beta·C[rows] + bias`, the pass before a product that then accumulates (beta 1).
-    static func addBias(_ bias: UnsafePointer<Float>, rows: Range<Int>, n: Int, beta: Float,
-                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+    /// `C[rows] = R[rows] + bias` with a residual R (rows `ldc` apart, as C's; beta is then 0), else
+    /// `C[rows] = beta·C[rows] + bias`: the one pass before a product that then accumulates (beta 1),
+    /// where the library has no epilogue for the bias or the residual.
+    static func prepareAccumulation(bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, rows: Range<Int>, n: Int,
+                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         for r in rows {
             let y = c + r * ldc
-            if beta == 0 {
-                y.update(from: bias, count: n)
-            } else if beta == 1 {
-                for j in 0..<n { y[j] += bias[j] }
-            } else {
-                for j in 0..<n { y[j] = beta * y[j] + bias[j] }
+            if let residual {
+                let x = residual + r * ldc
+                if let bias { for j in 0..<n { y[j] = x[j] + bias[j] } } else { y.update(from: x, count: n) }
+            } else if let bias {
+                if beta == 0 {
+                    y.update(from: bias, count: n)
+                } else if beta == 1 {
+                    for j in 0..<n { y[j] += bias[j] }
+                } else {
+                    for j in 0..<n { y[j] = beta * y[j] + bias[j] }
+                }
             }
         }
     }
