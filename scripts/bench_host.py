@@ -92,17 +92,15 @@ def verdict(results):
             "our_peak": our_peak, "their_peak": their_peak, "met": met}
 
 
-def cpu_description():
+def cpu_description(env_text):
+    """The CPU, its SIMD flags and logical CPUs as `fairtune env` describes them."""
     fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        return "unknown CPU"
-    flags = [f for f in ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"] if f in fields.get("flags", "").split()]
-    return (f"{fields.get('model name', 'unknown')} (vendor {fields.get('vendor_id', '?')}, family {fields.get('cpu family', '?')}, "
-            f"model {fields.get('model', '?')}), flags: {' '.join(flags)}")
+    for line in env_text.splitlines():
+        match = re.match(r"(CPU flags|CPU|logical CPUs)\s{2,}(.*)", line)
+        if match:
+            fields[match.group(1)] = match.group(2)
+    return (f"{fields.get('CPU', 'unknown CPU')}, flags: {fields.get('CPU flags', '?')}; "
+            f"{fields.get('logical CPUs', '?')} logical CPUs")
 
 
 def run(command, env=None):
@@ -138,13 +136,13 @@ def main():
             out = run([sys.executable, "data-prep/bench_pytorch.py", *common, "--threads", str(args.threads),
                        "--mode", "peft-last-half", "--precision", precision], env)
             results[label].append(parse_pytorch(out))
-    print(report(args, results))
+    print(report(args, results, cpu_description(run([args.fairtune, "env"], env))))
     if args.ranks:
         print(ranks_report(args, common, env))
 
 
-def report(args, results):
-    lines = [f"Host: {cpu_description()}; {os.cpu_count()} logical CPUs; "
+def report(args, results, cpu):
+    lines = [f"Host: {cpu}; "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.",
              f"{args.model}, batch {args.batch_size}, PEFT on the last half of the blocks, {args.rounds} interleaved "
              f"rounds of {args.steps} timed steps (`scripts/bench_host.py --rounds {args.rounds} --steps {args.steps}`).", "",

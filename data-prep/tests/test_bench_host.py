@@ -25,6 +25,13 @@ def test_parses_the_real_fairtune_bench_train_row():
     assert row["gemm"] == "linear openblas fp32, attention openblas fp32"
 
 
+@pytest.mark.skipif(not BINARY.exists(), reason=f"release binary {BINARY} not built (make test builds it)")
+def test_describes_the_cpu_from_fairtune_env():
+    out = subprocess.run([str(BINARY), "env"], capture_output=True, text=True, check=True).stdout
+    described = bench_host.cpu_description(out)
+    assert "unknown CPU" not in described and "flags: ?" not in described and "? logical" not in described
+
+
 def test_parses_the_real_pytorch_line():
     pytest.importorskip("timm")
     out = subprocess.run([sys.executable, str(ROOT / "data-prep/bench_pytorch.py"), "--model", "vit_tiny_patch16_224",
